@@ -1,0 +1,234 @@
+//! Settings: an embedded demo default, then a YAML/TOML file, then the environment.
+//!
+//! The environment is read through [`EnvSource`] so tests pass a map instead of touching
+//! the process environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use figment::Figment;
+use figment::providers::{Format, Toml, Yaml};
+use serde::{Deserialize, Serialize};
+use vabot_commands::catalog::Catalog;
+use vabot_commands::config::{Directory, Policy};
+
+/// The demo configuration, compiled in so `vabot console` works from anywhere.
+pub const DEMO_CONFIG: &str = include_str!("../../deploy/demo/vabot.yaml");
+/// The demo policy (alice operator, bob and erin approvers, carol viewer).
+pub const DEMO_POLICY: &str = include_str!("../../deploy/demo/policy.yaml");
+
+/// A value that must never be printed: `Debug` and `Display` redact it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; call only where it is handed to a client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// `memory:`, `sqlite://path` or `postgres://…` (a secret: it may hold a password).
+    #[serde(default)]
+    pub url: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kube {
+    /// Path of a kubeconfig; none means in-cluster or no cluster.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    #[serde(default)]
+    pub postgres: Option<Secret>,
+    #[serde(default)]
+    pub redis: Option<Secret>,
+    #[serde(default)]
+    pub prometheus: Option<String>,
+    #[serde(default)]
+    pub elasticsearch: Option<String>,
+    #[serde(default)]
+    pub milvus: Option<String>,
+    #[serde(default)]
+    pub nacos: Option<String>,
+}
+
+/// Everything the process reads at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Policy file, relative to the config file; `None` means the demo policy.
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
+    #[serde(default)]
+    pub database: Database,
+    #[serde(default)]
+    pub directory: Directory,
+    #[serde(default)]
+    pub kube: Kube,
+    #[serde(default)]
+    pub endpoints: Endpoints,
+    /// Where relative paths are resolved (the config file's directory); not configurable.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
+}
+
+/// Where environment variables come from.
+pub trait EnvSource {
+    fn vars(&self) -> Vec<(String, String)>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+}
+
+impl EnvSource for BTreeMap<String, String> {
+    fn vars(&self) -> Vec<(String, String)> {
+        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+/// Well-known variables that map onto settings (those `deploy/dev/env up` prints).
+const ALIASES: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database.url"),
+    ("KUBECONFIG", "kube.kubeconfig"),
+    ("POSTGRES_URL", "endpoints.postgres"),
+    ("REDIS_URL", "endpoints.redis"),
+    ("PROMETHEUS_URL", "endpoints.prometheus"),
+    ("ELASTICSEARCH_URL", "endpoints.elasticsearch"),
+    ("MILVUS_URL", "endpoints.milvus"),
+    ("NACOS_URL", "endpoints.nacos"),
+];
+
+impl Settings {
+    /// Embedded demo defaults, then `file` (YAML, or TOML by extension), then the env:
+    /// the aliases above and `VABOT_<SECTION>__<KEY>`.
+    pub fn load(file: Option<&Path>, env: &dyn EnvSource) -> anyhow::Result<Self> {
+        let mut fig = match file {
+            None => Figment::from(Yaml::string(DEMO_CONFIG)),
+            Some(p) if p.extension().is_some_and(|e| e == "toml") => {
+                Figment::from(Toml::file_exact(p))
+            }
+            Some(p) => Figment::from(Yaml::file_exact(p)),
+        };
+        let vars = env.vars();
+        for (name, key) in ALIASES {
+            if let Some((_, v)) = vars.iter().find(|(k, _)| k == name) {
+                fig = fig.merge((*key, v.clone()));
+            }
+        }
+        for (k, v) in &vars {
+            if let Some(rest) = k.strip_prefix("VABOT_") {
+                let key = rest.to_ascii_lowercase().replace("__", ".");
+                fig = fig.merge((key, v.clone()));
+            }
+        }
+        let mut settings: Settings = fig.extract().map_err(|e| {
+            anyhow::anyhow!(
+                "invalid configuration{}: {e}",
+                file.map(|p| format!(" in {}", p.display()))
+                    .unwrap_or_default()
+            )
+        })?;
+        settings.base_dir = file.and_then(|p| p.parent().map(Path::to_path_buf));
+        Ok(settings)
+    }
+
+    /// Loads and validates the policy against the catalog.
+    pub fn load_policy(&self, catalog: &Catalog) -> anyhow::Result<Policy> {
+        match (&self.policy, &self.base_dir) {
+            (Some(p), Some(base)) => {
+                Policy::load(&base.join(p), catalog).map_err(|e| anyhow::anyhow!("{e}"))
+            }
+            (Some(p), None) if p.as_path() != Path::new("policy.yaml") => {
+                Policy::load(p, catalog).map_err(|e| anyhow::anyhow!("{e}"))
+            }
+            _ => Policy::parse("<demo policy.yaml>", DEMO_POLICY, false, catalog)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("the embedded demo policy is invalid"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn demo_defaults_load_and_env_overrides_them() {
+        let s = Settings::load(None, &env(&[])).expect("demo config");
+        assert_eq!(s.database.url.as_ref().map(Secret::expose), Some("memory:"));
+        assert!(s.directory.links.contains_key("Grafana"));
+
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_URL", "sqlite://x.db"),
+                ("PROMETHEUS_URL", "http://127.0.0.1:59090"),
+                ("VABOT_KUBE__KUBECONFIG", "/tmp/kc"),
+            ]),
+        )
+        .expect("env config");
+        assert_eq!(
+            s.database.url.as_ref().map(Secret::expose),
+            Some("sqlite://x.db")
+        );
+        assert_eq!(
+            s.endpoints.prometheus.as_deref(),
+            Some("http://127.0.0.1:59090")
+        );
+        assert_eq!(s.kube.kubeconfig.as_deref(), Some(Path::new("/tmp/kc")));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load(
+            None,
+            &env(&[("POSTGRES_URL", "postgres://u:hunter2@127.0.0.1/db")]),
+        )
+        .expect("config");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn demo_policy_is_valid() {
+        let s = Settings::load(None, &env(&[])).expect("config");
+        s.load_policy(&Catalog::voicehelper()).expect("demo policy");
+    }
+}

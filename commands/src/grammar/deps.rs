@@ -1,0 +1,114 @@
+//! Dependency commands: PostgreSQL, Redis, Elasticsearch, Milvus, Nacos, Prometheus, diagnose.
+
+use super::lexer::Args;
+use super::spec::Spec;
+use super::values::{self, service};
+use super::{Command, EsCommand, MilvusCommand, ParseError, PgCommand, Playbook, RedisCommand};
+use crate::catalog::{Catalog, suggest};
+
+const REDIS_SECTIONS: [&str; 6] = [
+    "memory",
+    "stats",
+    "server",
+    "clients",
+    "keyspace",
+    "replication",
+];
+
+pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Command, ParseError> {
+    let cmd = match spec.name {
+        "pg status" => Command::Pg(PgCommand::Status),
+        "pg connections" => Command::Pg(PgCommand::Connections),
+        "pg slow" => Command::Pg(PgCommand::Slow {
+            n: count(spec, &mut a, 10, 50)?,
+        }),
+        "redis info" => {
+            let section = match a.optional() {
+                Some(s) => {
+                    let s = s.to_ascii_lowercase();
+                    if !REDIS_SECTIONS.contains(&s.as_str()) {
+                        return Err(ParseError::invalid(
+                            spec,
+                            format!(
+                                "`{s}` is not an INFO section vabot reads; use one of {}",
+                                REDIS_SECTIONS.join(", ")
+                            ),
+                        ));
+                    }
+                    Some(s)
+                }
+                None => None,
+            };
+            Command::Redis(RedisCommand::Info { section })
+        }
+        "redis slowlog" => Command::Redis(RedisCommand::Slowlog {
+            n: count(spec, &mut a, 10, 128)?,
+        }),
+        "redis hitrate" => Command::Redis(RedisCommand::Hitrate),
+        "redis flushdb" => {
+            let db = match a.optional() {
+                Some(t) => values::int_in(spec, "the database number", &t, 0, 15)? as u8,
+                None => 0,
+            };
+            Command::Redis(RedisCommand::Flushdb { db })
+        }
+        "es health" => Command::Es(EsCommand::Health),
+        "es indices" => Command::Es(EsCommand::Indices),
+        "milvus health" => Command::Milvus(MilvusCommand::Health),
+        "milvus collections" => Command::Milvus(MilvusCommand::Collections),
+        "nacos health" => Command::Nacos,
+        "prom" => {
+            let since = match a.flag("since")? {
+                Some(t) => Some(values::duration(spec, "--since", &t)?),
+                None => None,
+            };
+            let query = a.rest();
+            if query.trim().is_empty() {
+                return Err(ParseError::missing(spec, "an alias or a PromQL query"));
+            }
+            if query.len() > 1000 {
+                return Err(ParseError::out_of_range(
+                    spec,
+                    format!("the query is {} characters; the limit is 1000", query.len()),
+                ));
+            }
+            Command::Prom { query, since }
+        }
+        "diagnose" => {
+            let t = a.required("a playbook")?;
+            let names = Playbook::ALL.map(Playbook::name);
+            let Some(playbook) = Playbook::ALL.into_iter().find(|p| p.name() == t) else {
+                let hint = match suggest(&t, names).first() {
+                    Some(s) => format!("did you mean `{s}`? "),
+                    None => String::new(),
+                };
+                return Err(ParseError::invalid(
+                    spec,
+                    format!(
+                        "unknown playbook `{t}`: {hint}playbooks are {}",
+                        names.join(", ")
+                    ),
+                ));
+            };
+            let service = match a.optional() {
+                Some(t) => Some(service(spec, c, &t)?.name.clone()),
+                None => None,
+            };
+            Command::Diagnose { playbook, service }
+        }
+        other => {
+            return Err(ParseError::syntax(format!(
+                "internal: `{other}` has no dependency parser"
+            )));
+        }
+    };
+    a.finish()?;
+    Ok(cmd)
+}
+
+fn count(spec: &'static Spec, a: &mut Args, default: u32, max: i64) -> Result<u32, ParseError> {
+    match a.optional() {
+        Some(t) => Ok(values::int_in(spec, "the count", &t, 1, max)? as u32),
+        None => Ok(default),
+    }
+}

@@ -1,0 +1,23 @@
+//! Integration tests: the real `vabot` binary, the local environment, the platform fakes.
+//!
+//! The binary is built by the test command (`cargo build --workspace --bins` runs first).
+
+mod console;
+
+use std::path::PathBuf;
+
+/// The `vabot` binary of this build profile (next to the test executable's `deps/` dir).
+pub fn vabot_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
+    let bin = dir.join("vabot");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --workspace --bins` (the test command does)",
+        bin.display()
+    );
+    bin
+}

@@ -1,0 +1,1 @@
+//! Integration-test helpers live in `it/`; this library is intentionally empty.

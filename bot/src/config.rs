@@ -4,7 +4,6 @@
 //! the process environment.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -19,29 +18,7 @@ pub const DEMO_CONFIG: &str = include_str!("../../deploy/demo/vabot.yaml");
 /// The demo policy (alice operator, bob and erin approvers, carol viewer).
 pub const DEMO_POLICY: &str = include_str!("../../deploy/demo/policy.yaml");
 
-/// A value that must never be printed: `Debug` and `Display` redact it.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself; call only where it is handed to a client.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+pub use vabot_commands::secret::Secret;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,31 +26,6 @@ pub struct Database {
     /// `memory:`, `sqlite://path` or `postgres://…` (a secret: it may hold a password).
     #[serde(default)]
     pub url: Option<Secret>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Kube {
-    /// Path of a kubeconfig; none means in-cluster or no cluster.
-    #[serde(default)]
-    pub kubeconfig: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Endpoints {
-    #[serde(default)]
-    pub postgres: Option<Secret>,
-    #[serde(default)]
-    pub redis: Option<Secret>,
-    #[serde(default)]
-    pub prometheus: Option<String>,
-    #[serde(default)]
-    pub elasticsearch: Option<String>,
-    #[serde(default)]
-    pub milvus: Option<String>,
-    #[serde(default)]
-    pub nacos: Option<String>,
 }
 
 /// Everything the process reads at start-up.
@@ -88,9 +40,13 @@ pub struct Settings {
     #[serde(default)]
     pub directory: Directory,
     #[serde(default)]
-    pub kube: Kube,
+    pub kube: vabot_kube::KubeConfig,
     #[serde(default)]
-    pub endpoints: Endpoints,
+    pub endpoints: vabot_deps::DepsConfig,
+    #[serde(default)]
+    pub slack: Option<vabot_slack::SlackConfig>,
+    #[serde(default)]
+    pub discord: Option<vabot_discord::DiscordConfig>,
     /// Where relative paths are resolved (the config file's directory); not configurable.
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,

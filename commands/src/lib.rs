@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod ports;
 pub mod render;
+pub mod secret;
 pub mod store;
 pub mod testing;
 

@@ -410,6 +410,79 @@ async fn execute(
     }
 }
 
+/// A vote cast by a reaction or a button (not typed as a command).
+#[derive(Debug, Clone)]
+pub struct VoteEvent {
+    pub actor: Actor,
+    pub channel: ChannelRef,
+    pub approval: ApprovalId,
+    pub verdict: Verdict,
+    /// `reaction` or `button`.
+    pub via: &'static str,
+    /// The platform's delivery id, so a redelivered reaction or click counts once.
+    pub delivery: crate::model::DeliveryId,
+}
+
+/// Handles a reaction or button vote end to end, recording it like any invocation.
+pub async fn handle_vote(deps: &Deps, ev: VoteEvent) -> Reply {
+    let id = new_short_id('i');
+    let span = info_span!("vote", request_id = %id, platform = %ev.channel.platform, actor = %ev.actor.user, approval = %ev.approval);
+    async {
+        let verb = match ev.verdict {
+            Verdict::Approve => "approve",
+            Verdict::Deny => "deny",
+        };
+        let rec = InvocationRecord {
+            id: id.clone(),
+            at: deps.clock.now(),
+            actor: ev.actor.clone(),
+            channel: ev.channel.clone(),
+            text: format!("{verb} {} (by {})", ev.approval, ev.via),
+            delivery: ev.delivery.clone(),
+        };
+        let result = async {
+            if let Recorded::Duplicate(first) = deps.store.record_invocation(&rec).await? {
+                return Ok(Reply {
+                    invocation: Some(first),
+                    duplicate: true,
+                    ..Reply::default()
+                });
+            }
+            vote(
+                deps,
+                &id,
+                &ev.actor,
+                &ev.channel,
+                &ev.approval,
+                ev.verdict,
+                ev.via,
+            )
+            .await
+        }
+        .await;
+        match result {
+            Ok(reply) => reply,
+            Err(error) => {
+                info!(error = %error, code = error.metric_label(), "Vote refused");
+                let _ = deps
+                    .store
+                    .append(event(
+                        &id,
+                        &ev.channel,
+                        Some(&ev.actor),
+                        kind_of(&error),
+                        error.to_string(),
+                        json!({"code": error.metric_label(), "via": ev.via}),
+                    ))
+                    .await;
+                Reply::one(&id, render_error(&error, &id))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 /// A vote by command, reaction or button. Refusals say why.
 pub async fn vote(
     deps: &Deps,

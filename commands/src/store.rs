@@ -217,6 +217,23 @@ pub struct ExecutionRecord {
     pub after: Option<serde_json::Value>,
 }
 
+/// A message the bot posted, so it can be updated in place and reactions on it can be
+/// mapped back to what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedMessage {
+    pub platform: crate::model::Platform,
+    /// The channel (or thread channel) it was posted in.
+    pub channel: String,
+    /// The platform's message id (Slack `ts`, Discord message id).
+    pub message: String,
+    /// The thread it belongs to (Slack `thread_ts`, Discord thread id), if any.
+    pub thread: Option<String>,
+    pub invocation: Option<InvocationId>,
+    /// Set when the message is an approval card.
+    pub approval: Option<ApprovalId>,
+    pub at: DateTime<Utc>,
+}
+
 /// Why the store failed. The caller fails closed: nothing runs without its record.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -262,6 +279,20 @@ pub trait Store: Send + Sync {
         &self,
         invocation: &InvocationId,
     ) -> Result<Option<ExecutionRecord>, StoreError>;
+    async fn record_posted(&self, msg: &PostedMessage) -> Result<(), StoreError>;
+    /// The approval card posted for a request on a platform (latest if several).
+    async fn card_of(
+        &self,
+        platform: crate::model::Platform,
+        approval: &ApprovalId,
+    ) -> Result<Option<PostedMessage>, StoreError>;
+    /// The posted message with this platform id (to map a reaction to an approval).
+    async fn posted(
+        &self,
+        platform: crate::model::Platform,
+        channel: &str,
+        message: &str,
+    ) -> Result<Option<PostedMessage>, StoreError>;
 }
 
 // === In-memory store ===
@@ -273,6 +304,7 @@ struct Inner {
     events: Vec<AuditEvent>,
     approvals: HashMap<ApprovalId, ApprovalRequest>,
     executions: HashMap<InvocationId, ExecutionRecord>,
+    posted: Vec<PostedMessage>,
 }
 
 /// A store in memory: for tests, and for the console when no database is configured.
@@ -402,5 +434,39 @@ impl Store for MemoryStore {
         invocation: &InvocationId,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
         Ok(self.lock()?.executions.get(invocation).cloned())
+    }
+
+    async fn record_posted(&self, msg: &PostedMessage) -> Result<(), StoreError> {
+        self.lock()?.posted.push(msg.clone());
+        Ok(())
+    }
+
+    async fn card_of(
+        &self,
+        platform: crate::model::Platform,
+        approval: &ApprovalId,
+    ) -> Result<Option<PostedMessage>, StoreError> {
+        Ok(self
+            .lock()?
+            .posted
+            .iter()
+            .rev()
+            .find(|m| m.platform == platform && m.approval.as_ref() == Some(approval))
+            .cloned())
+    }
+
+    async fn posted(
+        &self,
+        platform: crate::model::Platform,
+        channel: &str,
+        message: &str,
+    ) -> Result<Option<PostedMessage>, StoreError> {
+        Ok(self
+            .lock()?
+            .posted
+            .iter()
+            .rev()
+            .find(|m| m.platform == platform && m.channel == channel && m.message == message)
+            .cloned())
     }
 }

@@ -1,0 +1,34 @@
+//! Builds the pipeline's [`Deps`] from [`Settings`]: one file per integration.
+
+mod cluster;
+mod deps;
+mod store;
+
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use vabot_commands::catalog::Catalog;
+use vabot_commands::pipeline::Deps;
+use vabot_commands::ports::SystemClock;
+
+use crate::config::Settings;
+
+/// Everything the adapters share.
+pub async fn build(settings: &Settings) -> anyhow::Result<Deps> {
+    let catalog = Catalog::voicehelper();
+    let policy = settings
+        .load_policy(&catalog)
+        .context("failed to load the policy")?;
+    let store = store::open(settings).await?;
+    let cluster = cluster::connect(settings).await?;
+    let dependencies = deps::connect(settings).await?;
+    Ok(Deps {
+        catalog: Arc::new(catalog),
+        policy: Arc::new(RwLock::new(Arc::new(policy))),
+        directory: Arc::new(settings.directory.clone()),
+        cluster,
+        dependencies,
+        store,
+        clock: Arc::new(SystemClock),
+    })
+}

@@ -47,6 +47,9 @@ pub struct Settings {
     pub slack: Option<vabot_slack::SlackConfig>,
     #[serde(default)]
     pub discord: Option<vabot_discord::DiscordConfig>,
+    /// Use an in-memory fake cluster instead of Kubernetes (demos, crash tests).
+    #[serde(default)]
+    pub demo_cluster: bool,
     /// Where relative paths are resolved (the config file's directory); not configurable.
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,

@@ -4,6 +4,7 @@
 //! dependencies and runs the chosen adapter. All ChatOps logic lives in `vabot-commands`.
 
 mod adapters;
+mod audit;
 mod config;
 mod telemetry;
 mod wiring;
@@ -46,6 +47,33 @@ enum Cmd {
     },
     /// Validate the configuration and the policy file, then exit.
     CheckConfig,
+    /// Run the database migrations, then exit.
+    Migrate,
+    /// The tamper-evident history.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; exits 1 and names the first broken record if it was tampered with.
+    Verify,
+    /// Write a channel's timeline (who asked what, who approved, what changed, results).
+    Export {
+        /// Channel as `platform:id`, e.g. `slack:C0123` or `console:#incident-prod`.
+        #[arg(long)]
+        channel: String,
+        /// Only events at or after this time (RFC 3339) or within this window (e.g. `2h`).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: audit::ExportFormat,
+        /// Output file (stdout if omitted).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +115,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "embedded demo".into())
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Migrate => {
+            audit::migrate(&settings).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit {
+            command: AuditCmd::Verify,
+        } => Ok(if audit::verify(&settings).await? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
+        Cmd::Audit {
+            command:
+                AuditCmd::Export {
+                    channel,
+                    since,
+                    format,
+                    out,
+                },
+        } => {
+            audit::export(
+                &settings,
+                &channel,
+                since.as_deref(),
+                format,
+                out.as_deref(),
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Console { user, channel } => {

@@ -91,9 +91,74 @@ pub struct PlanContext {
     pub undo_of: Option<ExecutionRecord>,
 }
 
+/// One pod as `health` and the diagnose playbooks see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodState {
+    pub namespace: String,
+    pub name: String,
+    /// The catalog service it belongs to (its `app` label), if any.
+    pub service: Option<String>,
+    pub phase: String,
+    pub ready: bool,
+    /// Why it is not ready: CrashLoopBackOff, ImagePullBackOff, OOMKilled, Pending, …
+    pub reason: Option<String>,
+    pub restarts: u32,
+    pub node: Option<String>,
+}
+
+/// A Deployment or StatefulSet's replica counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadState {
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+    pub desired: u32,
+    pub ready: u32,
+}
+
+/// A Service's endpoint addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointState {
+    pub namespace: String,
+    pub service: String,
+    pub ready: u32,
+    pub not_ready: u32,
+}
+
+/// A recent Warning event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningEvent {
+    pub namespace: String,
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+    pub count: u32,
+}
+
+/// What the watch caches know about some namespaces, without an API request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSnapshot {
+    pub workloads: Vec<WorkloadState>,
+    pub pods: Vec<PodState>,
+    pub endpoints: Vec<EndpointState>,
+    /// `namespace/name` of PVCs not Bound.
+    pub pending_pvcs: Vec<String>,
+    pub warnings: Vec<WarningEvent>,
+    /// `namespace/name` of EnvoyFilters.
+    pub envoy_filters: Vec<String>,
+    /// Seconds since the caches last heard from the API server.
+    pub cache_age_secs: u64,
+}
+
 /// Kubernetes: plans writes against the current state and executes approved plans.
 #[async_trait]
 pub trait Cluster: Send + Sync {
+    /// Structured state of the given namespaces (from watch caches where available);
+    /// used by `health` and the diagnose playbooks.
+    async fn snapshot(
+        &self,
+        namespaces: &[crate::model::Namespace],
+    ) -> Result<ClusterSnapshot, ExecError>;
     /// Plans a write command: reads the current state, dry-runs the change.
     async fn plan(&self, permit: &Permit, ctx: &PlanContext) -> Result<Plan, ExecError>;
     /// Runs a read or an approved write.
@@ -113,6 +178,12 @@ pub struct Unconfigured;
 
 #[async_trait]
 impl Cluster for Unconfigured {
+    async fn snapshot(&self, _: &[crate::model::Namespace]) -> Result<ClusterSnapshot, ExecError> {
+        Err(ExecError::NotConfigured {
+            what: "Kubernetes cluster",
+            command: "health",
+        })
+    }
     async fn plan(&self, permit: &Permit, _: &PlanContext) -> Result<Plan, ExecError> {
         Err(ExecError::NotConfigured {
             what: "Kubernetes cluster",

@@ -67,6 +67,13 @@ impl FakeCluster {
 
 #[async_trait]
 impl Cluster for FakeCluster {
+    async fn snapshot(
+        &self,
+        _: &[crate::model::Namespace],
+    ) -> Result<crate::ports::ClusterSnapshot, ExecError> {
+        Ok(crate::ports::ClusterSnapshot::default())
+    }
+
     async fn plan(&self, permit: &Permit, _: &PlanContext) -> Result<Plan, ExecError> {
         let generation = self.generation.load(Ordering::SeqCst).to_string();
         match permit.command() {

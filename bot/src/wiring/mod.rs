@@ -20,7 +20,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Deps> {
         .load_policy(&catalog)
         .context("failed to load the policy")?;
     let store = store::open(settings).await?;
-    let cluster = cluster::connect(settings).await?;
+    let cluster: Arc<dyn vabot_commands::ports::Cluster> = if settings.demo_cluster {
+        // An in-memory cluster for demos and crash tests without Kubernetes.
+        Arc::new(vabot_commands::testing::FakeCluster::new())
+    } else {
+        cluster::connect(settings).await?
+    };
     let dependencies = deps::connect(settings).await?;
     Ok(Deps {
         catalog: Arc::new(catalog),

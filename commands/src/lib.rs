@@ -21,6 +21,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod ports;
+pub mod rbac;
 pub mod render;
 pub mod secret;
 pub mod store;

@@ -76,7 +76,10 @@ pub async fn handle(deps: &Deps, inv: Invocation) -> Reply {
     let id = new_short_id('i');
     let span = info_span!("invocation", request_id = %id, platform = %inv.channel.platform, actor = %inv.actor.user, command = tracing::field::Empty);
     async {
-        match run(deps, &id, &inv).await {
+        let started = std::time::Instant::now();
+        let result = run(deps, &id, &inv).await;
+        record_metrics(deps, &inv, &result, started);
+        match result {
             Ok(reply) => reply,
             Err(error) => {
                 if error.is_user_error() {
@@ -94,6 +97,30 @@ pub async fn handle(deps: &Deps, inv: Invocation) -> Reply {
     }
     .instrument(span)
     .await
+}
+
+/// Counts the invocation by command and outcome, and records its latency.
+fn record_metrics(
+    deps: &Deps,
+    inv: &Invocation,
+    result: &Result<Reply, PipelineError>,
+    started: std::time::Instant,
+) {
+    let outcome = match result {
+        Ok(r) if r.duplicate => "duplicate",
+        Ok(r) if r.opened.is_some() => "needs_approval",
+        Ok(_) => "ok",
+        Err(e) => e.metric_label(),
+    };
+    // Re-parsing is cheap (microseconds) and keeps labels bounded to the command names.
+    let command = grammar::parse(&inv.text, &deps.catalog)
+        .map(|c| c.name())
+        .unwrap_or("unparsed");
+    let platform = inv.channel.platform.as_str();
+    metrics::counter!("vabot_commands_total", "command" => command, "outcome" => outcome, "platform" => platform)
+        .increment(1);
+    metrics::histogram!("vabot_command_duration_seconds", "command" => command)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// The command text without a leading `/va` (adapters differ in whether they strip it).
@@ -281,6 +308,7 @@ async fn open_request(deps: &Deps, req: ApprovalRequest) -> Result<Reply, Pipeli
         ))
         .await?;
     info!(approval = %req.id, "Approval requested");
+    metrics::counter!("vabot_approvals_requested_total").increment(1);
     Ok(Reply {
         invocation: Some(req.invocation.clone()),
         opened: Some(req.id.clone()),
@@ -291,6 +319,14 @@ async fn open_request(deps: &Deps, req: ApprovalRequest) -> Result<Reply, Pipeli
 
 /// Reads are planned here; writes by their executor, against the current state.
 async fn plan(deps: &Deps, permit: &Permit) -> Result<Plan, PipelineError> {
+    let started = std::time::Instant::now();
+    let result = plan_inner(deps, permit).await;
+    metrics::histogram!("vabot_stage_duration_seconds", "stage" => "plan")
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn plan_inner(deps: &Deps, permit: &Permit) -> Result<Plan, PipelineError> {
     if permit.risk() == RiskClass::Read {
         return Ok(Plan::read(permit));
     }
@@ -356,10 +392,13 @@ async fn execute(
             .await?;
     }
     let family = plan.command.spec().family;
+    let exec_started = std::time::Instant::now();
     let result = match family {
         Family::Dependency => deps.dependencies.execute(&approved).await,
         _ => deps.cluster.execute(&approved).await,
     };
+    metrics::histogram!("vabot_stage_duration_seconds", "stage" => "execute")
+        .record(exec_started.elapsed().as_secs_f64());
     let finished = deps.clock.now();
     let finished_at = Some(finished);
     match result {
@@ -666,6 +705,7 @@ pub async fn run_approved(
     } else {
         ApprovalStatus::Failed
     };
+    metrics::counter!("vabot_approvals_decided_total", "status" => status.as_str()).increment(1);
     let done = finish(deps, &claimed, status).await?;
     let message = result?;
     Ok(Reply {
@@ -694,6 +734,7 @@ async fn expire(deps: &Deps, req: &ApprovalRequest) -> Result<(), PipelineError>
     let mut next = req.clone();
     next.status = ApprovalStatus::Expired;
     if deps.store.replace_approval(&next, req).await? {
+        metrics::counter!("vabot_approvals_decided_total", "status" => "expired").increment(1);
         deps.store
             .append(event(
                 &req.invocation,

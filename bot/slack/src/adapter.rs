@@ -1,0 +1,504 @@
+//! Events in, replies out: the part both transports share.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use slack_morphism::prelude::*;
+use tracing::{debug, info, warn};
+use vabot_commands::approval::Verdict;
+use vabot_commands::message::{Block, Message, Tone, Visibility};
+use vabot_commands::model::{
+    Actor, ChannelId, ChannelRef, DeliveryId, Invocation, Platform, ShortId, ThreadId, UserId,
+    WorkspaceId,
+};
+use vabot_commands::pipeline::{Deps, Reply, VoteEvent, handle, handle_vote};
+use vabot_commands::store::PostedMessage;
+
+use crate::blocks::{self, render};
+use crate::outbound::{self, Client, Outbound};
+use crate::{SlackConfig, SlackError};
+
+/// How many recent delivery ids one process remembers to drop redeliveries before
+/// posting anything (the store's delivery-id check is the authority across replicas).
+const SEEN_CAPACITY: usize = 4096;
+
+/// Where a reply goes.
+#[derive(Debug, Clone)]
+struct Target {
+    channel: String,
+    thread: Option<String>,
+    /// Who triggered it: the recipient of ephemeral replies.
+    user: String,
+}
+
+/// The Slack adapter; one per bot token, shared by both transports.
+pub struct SlackAdapter {
+    config: SlackConfig,
+    deps: Deps,
+    client: Arc<Client>,
+    out: Outbound,
+    seen: Mutex<(HashSet<String>, VecDeque<String>)>,
+}
+
+impl SlackAdapter {
+    /// Builds the adapter and its Web API client (no network traffic yet).
+    pub fn new(config: SlackConfig, deps: Deps) -> Result<Self, SlackError> {
+        config.validate()?;
+        let client = Arc::new(outbound::client(&config.api_base)?);
+        let token = SlackApiToken::new(config.bot_token.expose().to_owned().into());
+        let out = Outbound::new(client.clone(), token, config.pace());
+        Ok(Self {
+            config,
+            deps,
+            client,
+            out,
+            seen: Mutex::new((HashSet::new(), VecDeque::new())),
+        })
+    }
+
+    pub fn config(&self) -> &SlackConfig {
+        &self.config
+    }
+
+    pub fn client(&self) -> Arc<Client> {
+        self.client.clone()
+    }
+
+    /// The bot's clock (the pipeline's), in Unix seconds: the signature window uses it.
+    pub fn now_unix(&self) -> i64 {
+        self.deps.clock.now().timestamp()
+    }
+
+    /// True the first time this process sees a delivery id.
+    fn first_seen(&self, delivery: &str) -> bool {
+        let Ok(mut g) = self.seen.lock() else {
+            return true;
+        };
+        let (set, order) = &mut *g;
+        if !set.insert(delivery.to_owned()) {
+            return false;
+        }
+        order.push_back(delivery.to_owned());
+        if order.len() > SEEN_CAPACITY
+            && let Some(old) = order.pop_front()
+        {
+            set.remove(&old);
+        }
+        true
+    }
+
+    /// Acks nothing itself: starts the work for a `/va` command and returns at once.
+    pub fn spawn_command(self: &Arc<Self>, ev: SlackCommandEvent) {
+        let me = self.clone();
+        tokio::spawn(async move { me.on_command(ev).await });
+    }
+
+    /// Starts the work for an Events API callback and returns at once.
+    pub fn spawn_push(self: &Arc<Self>, ev: SlackPushEventCallback) {
+        let me = self.clone();
+        tokio::spawn(async move { me.on_push(ev).await });
+    }
+
+    /// Starts the work for an interaction (button click) and returns at once.
+    pub fn spawn_interaction(self: &Arc<Self>, ev: SlackInteractionEvent) {
+        let me = self.clone();
+        tokio::spawn(async move { me.on_interaction(ev).await });
+    }
+
+    fn actor(user: &str) -> Actor {
+        Actor {
+            platform: Platform::Slack,
+            user: UserId::new(user),
+            groups: Vec::new(),
+        }
+    }
+
+    fn channel_ref(team: &str, channel: &str, thread: Option<&str>) -> ChannelRef {
+        ChannelRef {
+            platform: Platform::Slack,
+            workspace: WorkspaceId::new(team),
+            channel: ChannelId::new(channel),
+            thread: thread.map(ThreadId::new),
+        }
+    }
+
+    /// `/va …`: a root message naming who ran what, then everything in its thread.
+    pub async fn on_command(&self, ev: SlackCommandEvent) {
+        let delivery = format!("cmd:{}", ev.trigger_id.0);
+        if !self.first_seen(&delivery) {
+            info!(delivery, "Duplicate slash command ignored");
+            return;
+        }
+        let text = ev.text.clone().unwrap_or_default();
+        let user = ev.user_id.0.clone();
+        let channel = ev.channel_id.0.clone();
+        let team = ev.team_id.0.clone();
+        let mut target = Target {
+            channel: channel.clone(),
+            thread: None,
+            user: user.clone(),
+        };
+        // A typo is answered privately; only a real command opens a public thread.
+        let parses = vabot_commands::parse(&text, &self.deps.catalog).is_ok();
+        if parses {
+            match self.post_root(&channel, &user, &text).await {
+                Ok(ts) => target.thread = Some(ts),
+                Err(e) => {
+                    warn!(error = %e, "Could not open the command's thread; not running it");
+                    return;
+                }
+            }
+        }
+        let inv = Invocation {
+            actor: Self::actor(&user),
+            channel: Self::channel_ref(&team, &channel, target.thread.as_deref()),
+            text,
+            delivery: DeliveryId::new(delivery),
+        };
+        self.run(inv, target).await;
+    }
+
+    async fn post_root(&self, channel: &str, user: &str, text: &str) -> Result<String, SlackError> {
+        let ts = self
+            .out
+            .post(channel, None, &blocks::root_message(user, text)?)
+            .await?;
+        self.record(channel, &ts, None, None, None).await;
+        Ok(ts)
+    }
+
+    /// Runs an invocation; if it is slow, shows a placeholder that the result replaces.
+    async fn run(&self, inv: Invocation, target: Target) {
+        let text = inv.text.clone();
+        let work = handle(&self.deps, inv);
+        tokio::pin!(work);
+        let (reply, progress) =
+            match tokio::time::timeout(self.config.progress_after(), &mut work).await {
+                Ok(reply) => (reply, None),
+                Err(_) => {
+                    let placeholder = match blocks::working_message(&text) {
+                        Ok(content) => self
+                            .out
+                            .post(&target.channel, target.thread.as_deref(), &content)
+                            .await
+                            .ok(),
+                        Err(_) => None,
+                    };
+                    (work.await, placeholder)
+                }
+            };
+        self.deliver(reply, &target, progress).await;
+    }
+
+    /// Events API: `@va …` mentions and approval reactions.
+    pub async fn on_push(&self, ev: SlackPushEventCallback) {
+        let delivery = format!("evt:{}", ev.event_id.0);
+        if !self.first_seen(&delivery) {
+            info!(delivery, "Duplicate event delivery ignored");
+            return;
+        }
+        let team = ev.team_id.0.clone();
+        match ev.event {
+            SlackEventCallbackBody::AppMention(m) => {
+                let text = strip_mentions(m.content.text.as_deref().unwrap_or_default());
+                // A mention inside a thread answers there; one in the channel starts a
+                // thread on the mention itself.
+                let thread = m.origin.thread_ts.clone().unwrap_or(m.origin.ts.clone()).0;
+                let target = Target {
+                    channel: m.channel.0.clone(),
+                    thread: Some(thread.clone()),
+                    user: m.user.0.clone(),
+                };
+                let inv = Invocation {
+                    actor: Self::actor(&m.user.0),
+                    channel: Self::channel_ref(&team, &m.channel.0, Some(&thread)),
+                    text,
+                    delivery: DeliveryId::new(delivery),
+                };
+                self.run(inv, target).await;
+            }
+            SlackEventCallbackBody::ReactionAdded(r) => {
+                let verdict = if r.reaction.0 == self.config.approve_reaction {
+                    Verdict::Approve
+                } else if r.reaction.0 == self.config.deny_reaction {
+                    Verdict::Deny
+                } else {
+                    return;
+                };
+                let SlackReactionsItem::Message(msg) = r.item else {
+                    return;
+                };
+                let Some(channel) = msg.origin.channel.as_ref().map(|c| c.0.clone()) else {
+                    return;
+                };
+                self.vote(
+                    &team,
+                    &channel,
+                    &msg.origin.ts.0,
+                    None,
+                    &r.user.0,
+                    verdict,
+                    "reaction",
+                    delivery,
+                )
+                .await;
+            }
+            other => debug!(event = ?std::mem::discriminant(&other), "Event ignored"),
+        }
+    }
+
+    /// Interactivity: the Approve / Deny buttons of an approval card.
+    pub async fn on_interaction(&self, ev: SlackInteractionEvent) {
+        let SlackInteractionEvent::BlockActions(ba) = ev else {
+            return;
+        };
+        let Some(user) = ba.user.as_ref().map(|u| u.id.0.clone()) else {
+            return;
+        };
+        let (message_ts, container_channel) = match &ba.container {
+            SlackInteractionActionContainer::Message(c) => (
+                Some(c.message_ts.0.clone()),
+                c.channel_id.as_ref().map(|c| c.0.clone()),
+            ),
+            _ => (None, None),
+        };
+        let Some(channel) =
+            container_channel.or_else(|| ba.channel.as_ref().map(|c| c.id.0.clone()))
+        else {
+            return;
+        };
+        let thread = ba
+            .message
+            .as_ref()
+            .and_then(|m| m.origin.thread_ts.as_ref())
+            .map(|t| t.0.clone());
+        for action in ba.actions.iter().flatten() {
+            let verdict = match action.action_id.0.as_str() {
+                "approve" => Verdict::Approve,
+                "deny" => Verdict::Deny,
+                _ => continue,
+            };
+            let action_ts = action
+                .action_ts
+                .as_ref()
+                .map(|t| t.0.as_str())
+                .unwrap_or_default();
+            let delivery = format!("btn:{action_ts}:{user}");
+            if !self.first_seen(&delivery) {
+                continue;
+            }
+            let Some(approval) = action.value.as_deref().and_then(|v| ShortId::parse('a', v))
+            else {
+                warn!(value = ?action.value, "A button carried no approval id");
+                continue;
+            };
+            let ts = message_ts.clone().unwrap_or_default();
+            self.vote(
+                &ba.team.id.0,
+                &channel,
+                &ts,
+                Some((approval, thread.clone())),
+                &user,
+                verdict,
+                "button",
+                delivery,
+            )
+            .await;
+        }
+    }
+
+    /// Casts a vote by reaction (the card is looked up by its `ts`) or button (the
+    /// card's approval id is on the button).
+    #[allow(clippy::too_many_arguments)]
+    async fn vote(
+        &self,
+        team: &str,
+        channel: &str,
+        message_ts: &str,
+        known: Option<(ShortId, Option<String>)>,
+        user: &str,
+        verdict: Verdict,
+        via: &'static str,
+        delivery: String,
+    ) {
+        let posted = match self
+            .deps
+            .store
+            .posted(Platform::Slack, channel, message_ts)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, "Could not look up the reacted message");
+                None
+            }
+        };
+        let (approval, thread) = match (known, posted) {
+            (Some((id, thread)), posted) => (id, thread.or(posted.and_then(|p| p.thread))),
+            (
+                None,
+                Some(PostedMessage {
+                    approval: Some(id),
+                    thread,
+                    ..
+                }),
+            ) => (id, thread),
+            // A reaction on anything but an approval card is just a reaction.
+            (None, _) => return,
+        };
+        let target = Target {
+            channel: channel.to_owned(),
+            thread: thread.clone(),
+            user: user.to_owned(),
+        };
+        let reply = handle_vote(
+            &self.deps,
+            VoteEvent {
+                actor: Self::actor(user),
+                channel: Self::channel_ref(team, channel, thread.as_deref()),
+                approval,
+                verdict,
+                via,
+                delivery: DeliveryId::new(delivery),
+            },
+        )
+        .await;
+        self.deliver(reply, &target, None).await;
+    }
+
+    /// Posts a reply: ephemeral messages to the person, the rest in the thread (the
+    /// first one replacing the placeholder, if any), files after their message, and the
+    /// approval card updated in place.
+    async fn deliver(&self, reply: Reply, target: &Target, mut progress: Option<String>) {
+        if reply.duplicate {
+            info!(invocation = ?reply.invocation, "Redelivered event: nothing posted");
+            if let Some(ts) = progress {
+                let note = Message::text(Tone::Info, "This request was already handled.");
+                self.update_with(&target.channel, &ts, &note).await;
+            }
+            return;
+        }
+        let thread = target.thread.as_deref();
+        for m in &reply.messages {
+            let rendered = match render(m) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "A reply could not be rendered as Block Kit");
+                    continue;
+                }
+            };
+            if m.visibility == Visibility::Ephemeral {
+                if let Err(e) = self
+                    .out
+                    .ephemeral(&target.channel, &target.user, thread, &rendered.content)
+                    .await
+                {
+                    warn!(error = %e, "Could not send an ephemeral reply");
+                }
+                continue;
+            }
+            let is_card = reply.opened.is_some()
+                && m.blocks.iter().any(|b| matches!(b, Block::Actions { .. }));
+            let posted = match progress.take() {
+                Some(ts) => self
+                    .out
+                    .update(&target.channel, &ts, &rendered.content)
+                    .await
+                    .map(|()| ts),
+                None => {
+                    self.out
+                        .post(&target.channel, thread, &rendered.content)
+                        .await
+                }
+            };
+            let ts = match posted {
+                Ok(ts) => ts,
+                Err(e) => {
+                    warn!(error = %e, "Could not post a reply");
+                    continue;
+                }
+            };
+            self.record(
+                &target.channel,
+                &ts,
+                thread,
+                reply.invocation.clone(),
+                if is_card { reply.opened.clone() } else { None },
+            )
+            .await;
+            for f in &rendered.files {
+                if let Err(e) = self.out.upload(&target.channel, thread, f).await {
+                    warn!(error = %e, file = %f.filename, "Could not upload a file");
+                }
+            }
+        }
+        if let Some(ts) = progress {
+            // Every message was private: don't leave "working on it…" behind.
+            let note = Message::text(Tone::Info, "Answered privately.");
+            self.update_with(&target.channel, &ts, &note).await;
+        }
+        if let Some((approval, card)) = reply.card_update {
+            match self.deps.store.card_of(Platform::Slack, &approval).await {
+                Ok(Some(pm)) => self.update_with(&pm.channel, &pm.message, &card).await,
+                Ok(None) => info!(approval = %approval, "No Slack card to update"),
+                Err(e) => warn!(error = %e, "Could not look up the approval card"),
+            }
+        }
+    }
+
+    async fn update_with(&self, channel: &str, ts: &str, m: &Message) {
+        match render(m) {
+            Ok(r) => {
+                if let Err(e) = self.out.update(channel, ts, &r.content).await {
+                    warn!(error = %e, "Could not update a message");
+                }
+            }
+            Err(e) => warn!(error = %e, "A message could not be rendered as Block Kit"),
+        }
+    }
+
+    async fn record(
+        &self,
+        channel: &str,
+        ts: &str,
+        thread: Option<&str>,
+        invocation: Option<ShortId>,
+        approval: Option<ShortId>,
+    ) {
+        let msg = PostedMessage {
+            platform: Platform::Slack,
+            channel: channel.to_owned(),
+            message: ts.to_owned(),
+            thread: thread.map(str::to_owned),
+            invocation,
+            approval,
+            at: self.deps.clock.now(),
+        };
+        if let Err(e) = self.deps.store.record_posted(&msg).await {
+            // Without the record a reaction on this message cannot be mapped back.
+            warn!(error = %e, "Could not record a posted message");
+        }
+    }
+}
+
+/// `<@U0BOT> scale x 3` → `scale x 3`: drops the user mentions Slack puts in the text.
+pub(crate) fn strip_mentions(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| !(w.starts_with("<@") && w.ends_with('>')))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_mentions;
+
+    #[test]
+    fn mentions_of_the_bot_are_removed_from_the_command_text() {
+        assert_eq!(
+            strip_mentions("<@U0VABOT> scale agent-engine 3"),
+            "scale agent-engine 3"
+        );
+        assert_eq!(strip_mentions("  <@U0VABOT>   health  "), "health");
+    }
+}

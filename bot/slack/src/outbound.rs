@@ -1,0 +1,210 @@
+//! Everything the bot sends to Slack: paced per channel, and retried once after the
+//! `Retry-After` Slack gives with a 429.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tracing::{info, warn};
+use vabot_commands::message::Attachment;
+
+use crate::SlackError;
+
+/// The hyper connector the client uses (HTTPS to Slack, plain HTTP to a local fake).
+pub type Connector = SlackClientHyperHttpsConnector;
+/// The slack-morphism client the adapter uses.
+pub type Client = SlackClient<Connector>;
+
+/// Longest `Retry-After` honoured; beyond it the message is dropped and logged rather
+/// than holding a worker for minutes.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Builds the Web API client for `api_base`.
+pub fn client(api_base: &str) -> Result<Client, SlackError> {
+    // Both ring and aws-lc-rs may be compiled in (through other crates), so pick one
+    // explicitly instead of relying on a process-wide default provider.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| SlackError::Config(format!("cannot load the TLS root certificates: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    Ok(SlackClient::new(
+        SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_base),
+    ))
+}
+
+/// Sends messages for one bot token.
+pub struct Outbound {
+    client: Arc<Client>,
+    token: SlackApiToken,
+    pace: Duration,
+    /// When each channel may next receive a message.
+    next_slot: Mutex<HashMap<String, Instant>>,
+}
+
+impl Outbound {
+    pub fn new(client: Arc<Client>, token: SlackApiToken, pace: Duration) -> Self {
+        Self {
+            client,
+            token,
+            pace,
+            next_slot: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for this channel's next slot (about one message per second per channel).
+    async fn pace(&self, channel: &str) {
+        let wait = {
+            let mut slots = self.next_slot.lock().await;
+            let now = Instant::now();
+            let slot = slots.get(channel).copied().unwrap_or(now).max(now);
+            slots.insert(channel.to_owned(), slot + self.pace);
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Runs one call; on a 429 waits `Retry-After` and tries exactly once more.
+    async fn call<T, F, Fut>(
+        &self,
+        method: &'static str,
+        channel: &str,
+        f: F,
+    ) -> Result<T, SlackError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ClientResult<T>>,
+    {
+        self.pace(channel).await;
+        match f().await {
+            Ok(v) => Ok(v),
+            Err(SlackClientError::RateLimitError(e)) => {
+                let after = e.retry_after.unwrap_or(Duration::from_secs(1));
+                if after > MAX_RETRY_AFTER {
+                    return Err(SlackError::RateLimited {
+                        method,
+                        secs: after.as_secs(),
+                    });
+                }
+                info!(
+                    method,
+                    channel,
+                    secs = after.as_secs(),
+                    "Slack rate-limited the call; retrying after Retry-After"
+                );
+                tokio::time::sleep(after).await;
+                f().await.map_err(|e| api_error(method, e))
+            }
+            Err(e) => Err(api_error(method, e)),
+        }
+    }
+
+    /// chat.postMessage; returns the message's `ts`.
+    pub async fn post(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        content: &SlackMessageContent,
+    ) -> Result<String, SlackError> {
+        let mut req = SlackApiChatPostMessageRequest::new(channel.into(), content.clone());
+        if let Some(t) = thread {
+            req = req.with_thread_ts(t.into());
+        }
+        let session = self.client.open_session(&self.token);
+        let resp = self
+            .call("chat.postMessage", channel, || {
+                session.chat_post_message(&req)
+            })
+            .await?;
+        Ok(resp.ts.0)
+    }
+
+    /// chat.update of a message the bot posted.
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        content: &SlackMessageContent,
+    ) -> Result<(), SlackError> {
+        let req = SlackApiChatUpdateRequest::new(channel.into(), content.clone(), ts.into());
+        let session = self.client.open_session(&self.token);
+        self.call("chat.update", channel, || session.chat_update(&req))
+            .await
+            .map(|_| ())
+    }
+
+    /// chat.postEphemeral: only `user` sees it.
+    pub async fn ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread: Option<&str>,
+        content: &SlackMessageContent,
+    ) -> Result<(), SlackError> {
+        let mut req =
+            SlackApiChatPostEphemeralRequest::new(channel.into(), user.into(), content.clone());
+        if let Some(t) = thread {
+            req = req.with_thread_ts(t.into());
+        }
+        let session = self.client.open_session(&self.token);
+        self.call("chat.postEphemeral", channel, || {
+            session.chat_post_ephemeral(&req)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Uploads a file into a thread: files.getUploadURLExternal → POST the bytes →
+    /// files.completeUploadExternal.
+    pub async fn upload(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        file: &Attachment,
+    ) -> Result<(), SlackError> {
+        let session = self.client.open_session(&self.token);
+        let url_req =
+            SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), file.bytes.len());
+        let target = self
+            .call("files.getUploadURLExternal", channel, || {
+                session.get_upload_url_external(&url_req)
+            })
+            .await?;
+        let put = SlackApiFilesUploadViaUrlRequest::new(
+            target.upload_url.clone(),
+            file.bytes.clone(),
+            file.mime.clone(),
+        );
+        session
+            .files_upload_via_url(&put)
+            .await
+            .map_err(|e| api_error("files upload", e))?;
+        let mut done = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(target.file_id.clone()).with_title(file.title.clone()),
+        ])
+        .with_channel_id(channel.into());
+        if let Some(t) = thread {
+            done = done.with_thread_ts(t.into());
+        }
+        self.call("files.completeUploadExternal", channel, || {
+            session.files_complete_upload_external(&done)
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+fn api_error(method: &'static str, e: SlackClientError) -> SlackError {
+    let detail = e.to_string();
+    warn!(method, detail = %detail, "Slack call failed");
+    SlackError::Api { method, detail }
+}

@@ -1,0 +1,190 @@
+//! A Slack adapter over the pipeline with a fake cluster, an in-memory store, a manual
+//! clock and the demo policy extended with Slack users and the incident channel.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response};
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use tower::ServiceExt;
+use vabot_commands::catalog::Catalog;
+use vabot_commands::config::{Directory, Policy};
+use vabot_commands::pipeline::Deps;
+use vabot_commands::ports::{Cluster, Unconfigured};
+use vabot_commands::store::MemoryStore;
+use vabot_commands::testing::{FakeCluster, ManualClock};
+use vabot_slack::signature::sign;
+use vabot_slack::{SlackAdapter, SlackConfig, SlackMode, http_router};
+
+use super::fake::FakeSlack;
+
+pub const SECRET: &str = "test-signing-secret";
+
+pub const POLICY: &str = r#"
+roles:
+  viewer:   { may: [read] }
+  operator: { may: [read, write, destructive] }
+  approver: { may: [read, write, destructive], approve: true }
+  admin:    { may: [read, write, destructive], approve: true }
+users:
+  "console:alice": [operator]
+  "console:bob":   [approver]
+  "slack:U0ALICE": [operator]
+  "slack:U0BOB":   [approver]
+  "slack:U0CAROL": [viewer]
+groups: {}
+channels:
+  "console:#incident-prod":
+    namespaces: [voiceassistant-prod, voiceassistant-infra]
+    allow: [read, write, destructive]
+  "slack:C0INCIDENT":
+    namespaces: [voiceassistant-prod, voiceassistant-infra]
+    allow: [read, write, destructive]
+approvals:
+  - when: { risk: destructive }
+    approvals: 1
+    approvers: [approver, admin]
+    expiry: 15m
+    exclude_requester: true
+"#;
+
+pub struct World {
+    pub fake: FakeSlack,
+    pub adapter: Arc<SlackAdapter>,
+    pub router: Router,
+    pub cluster: Arc<FakeCluster>,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<MemoryStore>,
+}
+
+pub struct Options {
+    pub mode: SlackMode,
+    pub pace_ms: u64,
+    pub progress_after_ms: u64,
+    /// Wraps the fake cluster (e.g. to make it slow).
+    pub cluster: Option<Arc<dyn Cluster>>,
+    pub secret: String,
+    /// The bot's clock at the start (Unix seconds).
+    pub now: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            mode: SlackMode::Http,
+            pace_ms: 20,
+            progress_after_ms: 5_000,
+            cluster: None,
+            secret: SECRET.into(),
+            now: Utc
+                .with_ymd_and_hms(2026, 11, 25, 3, 0, 0)
+                .single()
+                .expect("time")
+                .timestamp(),
+        }
+    }
+}
+
+pub async fn world(opts: Options) -> World {
+    let fake = FakeSlack::start().await;
+    let catalog = Catalog::voicehelper();
+    let policy = Policy::parse("slack-test-policy.yaml", POLICY, false, &catalog).expect("policy");
+    let cluster = Arc::new(FakeCluster::new());
+    let clock = Arc::new(ManualClock::new(
+        Utc.timestamp_opt(opts.now, 0).single().expect("time"),
+    ));
+    let store = Arc::new(MemoryStore::new());
+    let deps = Deps {
+        catalog: Arc::new(catalog),
+        policy: Arc::new(RwLock::new(Arc::new(policy))),
+        directory: Arc::new(Directory::default()),
+        cluster: opts.cluster.clone().unwrap_or_else(|| cluster.clone()),
+        dependencies: Arc::new(Unconfigured),
+        store: store.clone(),
+        clock: clock.clone(),
+    };
+    let mut config = SlackConfig::new("xoxb-test-bot-token", opts.secret.clone());
+    config.mode = opts.mode;
+    config.api_base = fake.api_base();
+    config.app_token = Some(vabot_commands::secret::Secret::new("xapp-1-test"));
+    config.pace_ms = opts.pace_ms;
+    config.progress_after_ms = opts.progress_after_ms;
+    config.socket_connections = 1;
+    let adapter = Arc::new(SlackAdapter::new(config, deps).expect("adapter"));
+    let router = http_router(adapter.clone());
+    World {
+        fake,
+        adapter,
+        router,
+        cluster,
+        clock,
+        store,
+    }
+}
+
+impl World {
+    /// A request signed as Slack would sign it now (by the bot's clock).
+    pub fn signed(&self, path: &str, content_type: &str, body: String) -> Request<Body> {
+        let ts = self.adapter.now_unix().to_string();
+        Request::post(path)
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", &ts)
+            .header("x-slack-signature", sign(SECRET, &ts, body.as_bytes()))
+            .body(Body::from(body))
+            .expect("request")
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (u16, String) {
+        let started = std::time::Instant::now();
+        let resp: Response<Body> = self.router.clone().oneshot(req).await.expect("router");
+        let status = resp.status().as_u16();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        // Slack's deadline is 3 s; the ack must never wait for the work.
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "ack took {:?}",
+            started.elapsed()
+        );
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn command(&self, user: &str, text: &str, trigger: &str) -> u16 {
+        let form = super::fixtures::slash_form(user, text, trigger);
+        self.send(self.signed("/slack/commands", "application/x-www-form-urlencoded", form))
+            .await
+            .0
+    }
+
+    pub async fn event(&self, payload: &Value) -> u16 {
+        self.send(self.signed("/slack/events", "application/json", payload.to_string()))
+            .await
+            .0
+    }
+
+    pub async fn retried_event(&self, payload: &Value, n: u32) -> u16 {
+        let mut req = self.signed("/slack/events", "application/json", payload.to_string());
+        req.headers_mut()
+            .insert("x-slack-retry-num", n.to_string().parse().expect("header"));
+        req.headers_mut().insert(
+            "x-slack-retry-reason",
+            "http_timeout".parse().expect("header"),
+        );
+        self.send(req).await.0
+    }
+
+    pub async fn interaction(&self, payload: &Value) -> u16 {
+        let form = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+        self.send(self.signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            form,
+        ))
+        .await
+        .0
+    }
+}

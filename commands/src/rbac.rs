@@ -1,0 +1,279 @@
+//! The Kubernetes permissions each command needs: the source of the Helm chart's
+//! least-privilege Role. A test keeps `deploy/helm/vabot/files/rbac-rules.yaml` equal to
+//! [`render_rules`], so the chart cannot grant more than the catalogue uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::Catalog;
+use crate::grammar::spec::{Family, SPECS};
+
+/// One permission: verbs on a resource of an API group, optionally on named objects only.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Need {
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+
+const fn need(group: &'static str, resource: &'static str, verbs: &'static [&'static str]) -> Need {
+    Need {
+        group,
+        resource,
+        verbs,
+    }
+}
+
+/// What the watch caches behind `health` (and the diagnose playbooks) read.
+const CACHES: &[Need] = &[
+    need("", "pods", READ),
+    need("apps", "deployments", READ),
+    need("apps", "statefulsets", READ),
+    need("", "endpoints", READ),
+    need("", "persistentvolumeclaims", READ),
+    need("", "events", READ),
+    need("networking.istio.io", "envoyfilters", READ),
+];
+
+/// The namespaced permissions one command needs (beyond the watch caches).
+pub fn needs(command: &str) -> Vec<Need> {
+    let mut v: Vec<Need> = Vec::new();
+    match command {
+        "health" | "pods" | "events" | "endpoints" | "diagnose" => {}
+        "describe" => v.extend([need("apps", "replicasets", READ)]),
+        "logs" => v.push(need("", "pods/log", &["get"])),
+        "netpol" => v.push(need(
+            "networking.k8s.io",
+            "networkpolicies",
+            &["get", "list"],
+        )),
+        "top" => v.push(need("metrics.k8s.io", "pods", &["get", "list"])),
+        "rollout status" => v.push(need("apps", "replicasets", READ)),
+        "rollout history" => {
+            v.push(need("apps", "replicasets", READ));
+            v.push(need("apps", "controllerrevisions", &["get", "list"]));
+        }
+        "hpa" => v.push(need(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            &["get", "list"],
+        )),
+        "hpa set" => v.push(need(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            &["get", "patch"],
+        )),
+        // Deleted with its manifest kept; `undo` re-creates it.
+        "hpa disable" => v.push(need(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            &["get", "delete", "create"],
+        )),
+        "config get" => {
+            v.push(need("", "configmaps", &["get"]));
+            // Keys only are shown; `get` is the only way to learn them.
+            v.push(need("", "secrets", &["get"]));
+        }
+        "config set" => v.push(need("", "configmaps", &["get", "patch"])),
+        "istio" => v.push(need(
+            "networking.istio.io",
+            "virtualservices",
+            &["get", "list"],
+        )),
+        "scale" => {
+            v.push(need(
+                "apps",
+                "deployments/scale",
+                &["get", "patch", "update"],
+            ));
+            v.push(need(
+                "apps",
+                "statefulsets/scale",
+                &["get", "patch", "update"],
+            ));
+        }
+        "restart" | "set-image" => {
+            v.push(need("apps", "deployments", &["patch"]));
+            v.push(need("apps", "statefulsets", &["patch"]));
+        }
+        "rollback" => {
+            v.push(need("apps", "deployments", &["patch"]));
+            v.push(need("apps", "statefulsets", &["patch"]));
+            v.push(need("apps", "replicasets", READ));
+            v.push(need("apps", "controllerrevisions", &["get", "list"]));
+        }
+        "traffic" => v.push(need(
+            "networking.istio.io",
+            "virtualservices",
+            &["get", "patch"],
+        )),
+        "envoyfilter delete" => v.push(need(
+            "networking.istio.io",
+            "envoyfilters",
+            &["delete", "create"],
+        )),
+        // Undo restores what the original change touched: the union of the write commands.
+        "undo" => {
+            for c in [
+                "scale",
+                "restart",
+                "rollback",
+                "hpa set",
+                "hpa disable",
+                "config set",
+                "traffic",
+                "envoyfilter delete",
+            ] {
+                v.extend(needs(c));
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+/// Merged namespaced rules for the whole catalogue: (group, resource) → verbs.
+pub fn namespaced_rules() -> BTreeMap<(&'static str, &'static str), BTreeSet<&'static str>> {
+    let mut rules: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    let mut add = |n: &Need| {
+        rules
+            .entry((n.group, n.resource))
+            .or_default()
+            .extend(n.verbs.iter().copied());
+    };
+    CACHES.iter().for_each(&mut add);
+    for s in SPECS
+        .iter()
+        .filter(|s| s.family == Family::Kube || s.name == "diagnose")
+    {
+        needs(s.name).iter().for_each(&mut add);
+    }
+    rules
+}
+
+/// The rules as the YAML list a Role's `rules:` takes; Secrets restricted to the
+/// catalog's named Secrets.
+pub fn render_rules(catalog: &Catalog) -> String {
+    let mut secrets: Vec<&str> = catalog
+        .services
+        .iter()
+        .filter_map(|s| s.secret.as_deref())
+        .collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    let mut by_group: BTreeMap<&str, Vec<(&str, &BTreeSet<&str>)>> = BTreeMap::new();
+    let rules = namespaced_rules();
+    for ((group, resource), verbs) in &rules {
+        by_group.entry(group).or_default().push((resource, verbs));
+    }
+    let mut out =
+        String::from("# Generated by `vabot rbac` from the command catalogue; do not edit.\n");
+    for (group, items) in by_group {
+        // Rules with the same verbs share one entry, so the Role stays readable.
+        let mut by_verbs: BTreeMap<Vec<&str>, Vec<&str>> = BTreeMap::new();
+        for (resource, verbs) in items {
+            let verbs: Vec<&str> = verbs.iter().copied().collect();
+            if resource == "secrets" {
+                continue;
+            }
+            by_verbs.entry(verbs).or_default().push(resource);
+        }
+        for (verbs, resources) in by_verbs {
+            out.push_str(&format!(
+                "- apiGroups: [\"{group}\"]\n  resources: [{}]\n  verbs: [{}]\n",
+                resources
+                    .iter()
+                    .map(|r| format!("\"{r}\""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                verbs
+                    .iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    if !secrets.is_empty() {
+        out.push_str(&format!(
+            "- apiGroups: [\"\"]\n  resources: [\"secrets\"]\n  resourceNames: [{}]\n  verbs: [\"get\"]\n",
+            secrets.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_role_grants_no_wildcards_and_secrets_only_get_by_name() {
+        let rules = namespaced_rules();
+        for ((g, r), verbs) in &rules {
+            assert!(!g.contains('*') && !r.contains('*'), "{g}/{r}");
+            assert!(!verbs.contains("*"), "{g}/{r}");
+            assert!(
+                !verbs.contains("deletecollection")
+                    && !verbs.contains("escalate")
+                    && !verbs.contains("bind"),
+                "{g}/{r}"
+            );
+        }
+        assert_eq!(rules[&("", "secrets")], BTreeSet::from(["get"]));
+        let text = render_rules(&Catalog::voicehelper());
+        assert!(text.contains("resources: [\"secrets\"]\n  resourceNames: [\"agent-engine-secret\"]\n  verbs: [\"get\"]"), "{text}");
+        assert!(!text.contains("\"*\""));
+        // Nothing may touch pods/exec, pods/proxy, services/proxy or portforward: vabot never dials pods.
+        for forbidden in [
+            "pods/exec",
+            "pods/proxy",
+            "services/proxy",
+            "pods/portforward",
+            "pods/attach",
+        ] {
+            assert!(!text.contains(forbidden), "{forbidden}");
+        }
+        // Deletes only where a destructive command needs them.
+        let deletes: Vec<String> = rules
+            .iter()
+            .filter(|(_, v)| v.contains("delete"))
+            .map(|((g, r), _)| format!("{g}/{r}"))
+            .collect();
+        assert_eq!(
+            deletes,
+            vec![
+                "autoscaling/horizontalpodautoscalers",
+                "networking.istio.io/envoyfilters"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_charts_rules_are_generated_from_the_catalogue() {
+        let committed = include_str!("../../deploy/helm/vabot/files/rbac-rules.yaml");
+        assert_eq!(
+            committed,
+            render_rules(&Catalog::voicehelper()),
+            "regenerate with `vabot rbac > deploy/helm/vabot/files/rbac-rules.yaml`"
+        );
+    }
+
+    #[test]
+    fn every_write_command_has_write_permissions() {
+        for s in SPECS
+            .iter()
+            .filter(|s| s.family == Family::Kube && s.risk > crate::plan::RiskClass::Read)
+        {
+            assert!(
+                needs(s.name).iter().any(|n| n
+                    .verbs
+                    .iter()
+                    .any(|v| ["patch", "update", "delete", "create"].contains(v))),
+                "{} has no write permission",
+                s.name
+            );
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! The binary is built by the test command (`cargo build --workspace --bins` runs first).
 
 mod console;
+mod helm;
 
 use std::path::PathBuf;
 

@@ -2,6 +2,10 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
+use vabot_store::export::{Timeline, parse_since};
+use vabot_store::{ChainReport, SqlStore};
+
 use crate::config::Settings;
 
 /// Export formats for `vabot audit export`.
@@ -12,27 +16,73 @@ pub enum ExportFormat {
     Csv,
 }
 
-/// Runs the migrations of the configured database.
-pub async fn migrate(_settings: &Settings) -> anyhow::Result<()> {
-    anyhow::bail!("`vabot migrate` needs a database store; this build only has the in-memory store")
+async fn sql_store(settings: &Settings, what: &str) -> anyhow::Result<SqlStore> {
+    let url = settings
+        .database
+        .url
+        .as_ref()
+        .map(|s| s.expose())
+        .unwrap_or("memory:");
+    match url {
+        "memory:" => anyhow::bail!(
+            "`vabot {what}` needs a database: set DATABASE_URL (or database.url) to `sqlite://path?mode=rwc` or `postgres://…`"
+        ),
+        // The error never shows the URL: it may carry a password.
+        u => SqlStore::open(u)
+            .await
+            .context("failed to open the history store named by database.url / DATABASE_URL"),
+    }
+}
+
+/// Runs the migrations of the configured database (opening it applies them).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    sql_store(settings, "migrate").await.map(|_| ())
 }
 
 /// Verifies the hash chain; returns whether it is intact (and prints the first break).
-pub async fn verify(_settings: &Settings) -> anyhow::Result<bool> {
-    anyhow::bail!(
-        "`vabot audit verify` needs a database store; this build only has the in-memory store"
-    )
+pub async fn verify(settings: &Settings) -> anyhow::Result<bool> {
+    let store = sql_store(settings, "audit verify").await?;
+    let report = store
+        .verify()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the audit log failed: {e}"))?;
+    Ok(match report {
+        ChainReport::Intact { records } => {
+            println!("chain intact: {records} records");
+            true
+        }
+        ChainReport::Broken(b) => {
+            println!("chain broken: {b}");
+            false
+        }
+    })
 }
 
 /// Writes a channel's timeline.
 pub async fn export(
-    _settings: &Settings,
-    _channel: &str,
-    _since: Option<&str>,
-    _format: ExportFormat,
-    _out: Option<&Path>,
+    settings: &Settings,
+    channel: &str,
+    since: Option<&str>,
+    format: ExportFormat,
+    out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "`vabot audit export` needs a database store; this build only has the in-memory store"
-    )
+    let since = since
+        .map(|s| parse_since(s, chrono::Utc::now()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--since {e}"))?;
+    let store = sql_store(settings, "audit export").await?;
+    let timeline = Timeline::load(&store, channel, since)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the audit log failed: {e}"))?;
+    let text = match format {
+        ExportFormat::Md => timeline.to_markdown(),
+        ExportFormat::Json => timeline.to_json(),
+        ExportFormat::Csv => timeline.to_csv(),
+    };
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
 }

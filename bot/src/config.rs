@@ -87,6 +87,18 @@ const ALIASES: &[(&str, &str)] = &[
     ("NACOS_URL", "endpoints.nacos"),
 ];
 
+/// The top-level settings keys `VABOT_<KEY>` may set.
+const SETTINGS_KEYS: &[&str] = &[
+    "policy",
+    "database",
+    "directory",
+    "kube",
+    "endpoints",
+    "slack",
+    "discord",
+    "demo_cluster",
+];
+
 impl Settings {
     /// Embedded demo defaults, then `file` (YAML, or TOML by extension), then the env:
     /// the aliases above and `VABOT_<SECTION>__<KEY>`.
@@ -107,7 +119,17 @@ impl Settings {
         for (k, v) in &vars {
             if let Some(rest) = k.strip_prefix("VABOT_") {
                 let key = rest.to_ascii_lowercase().replace("__", ".");
-                fig = fig.merge((key, v.clone()));
+                // Only settings keys: VABOT_CONFIG, VABOT_DEV_HOME… belong to others.
+                let top = key.split('.').next().unwrap_or("");
+                if !SETTINGS_KEYS.contains(&top) {
+                    continue;
+                }
+                // Switches are booleans; everything else stays a string (URLs, tokens).
+                fig = match v.as_str() {
+                    "true" => fig.merge((key, true)),
+                    "false" => fig.merge((key, false)),
+                    _ => fig.merge((key, v.clone())),
+                };
             }
         }
         let mut settings: Settings = fig.extract().map_err(|e| {
@@ -119,6 +141,14 @@ impl Settings {
         })?;
         settings.base_dir = file.and_then(|p| p.parent().map(Path::to_path_buf));
         Ok(settings)
+    }
+
+    /// The policy file on disk, if one is configured (for reloads).
+    pub fn policy_path(&self) -> Option<PathBuf> {
+        match (&self.policy, &self.base_dir) {
+            (Some(p), Some(base)) => Some(base.join(p)),
+            _ => None,
+        }
     }
 
     /// Loads and validates the policy against the catalog.
@@ -160,6 +190,9 @@ mod tests {
                 ("DATABASE_URL", "sqlite://x.db"),
                 ("PROMETHEUS_URL", "http://127.0.0.1:59090"),
                 ("VABOT_KUBE__KUBECONFIG", "/tmp/kc"),
+                ("VABOT_DEV_HOME", "/x"),
+                ("VABOT_CONFIG", "/y"),
+                ("VABOT_DEMO_CLUSTER", "true"),
             ]),
         )
         .expect("env config");
@@ -172,6 +205,8 @@ mod tests {
             Some("http://127.0.0.1:59090")
         );
         assert_eq!(s.kube.kubeconfig.as_deref(), Some(Path::new("/tmp/kc")));
+        assert!(s.demo_cluster, "VABOT_DEMO_CLUSTER=true is a boolean");
+        assert!(s.demo_cluster);
     }
 
     #[test]

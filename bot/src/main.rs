@@ -6,6 +6,7 @@
 mod adapters;
 mod audit;
 mod config;
+mod serve;
 mod telemetry;
 mod wiring;
 
@@ -45,6 +46,14 @@ enum Cmd {
         #[arg(long, default_value = "#incident-prod")]
         channel: String,
     },
+    /// Run the configured adapters (Slack, Discord) and the HTTP server until SIGTERM.
+    Serve {
+        /// Listen address for /healthz, /readyz, /metrics and Slack HTTP mode.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: std::net::SocketAddr,
+    },
+    /// Print the Kubernetes Role rules the command catalogue needs (least privilege).
+    Rbac,
     /// Validate the configuration and the policy file, then exit.
     CheckConfig,
     /// Run the database migrations, then exit.
@@ -103,6 +112,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    vabot_server::install_crypto_provider();
     let settings = Settings::load(cli.config.as_deref(), &ProcessEnv)?;
     match cli.command {
         Cmd::CheckConfig => {
@@ -114,6 +124,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .as_deref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "embedded demo".into())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Serve { http } => {
+            serve::run(settings, http).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Rbac => {
+            print!(
+                "{}",
+                vabot_commands::rbac::render_rules(&Catalog::voicehelper())
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -150,6 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Console { user, channel } => {
             let deps = wiring::build(&settings).await?;
+            wiring::store::recover(&deps).await?;
             adapters::console::run(&deps, &user, &channel).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@
 
 mod console;
 mod helm;
+mod store_crash;
 
 use std::path::PathBuf;
 

@@ -2,10 +2,21 @@
 
 use std::sync::Arc;
 
-use vabot_commands::ports::{Dependencies, Unconfigured};
+use anyhow::Context as _;
+use vabot_commands::catalog::Catalog;
+use vabot_commands::ports::{Cluster, Dependencies};
+use vabot_deps::DepsExecutor;
 
 use crate::config::Settings;
 
-pub async fn connect(_settings: &Settings) -> anyhow::Result<Arc<dyn Dependencies>> {
-    Ok(Arc::new(Unconfigured))
+/// Builds the executor; nothing connects yet, so a dependency that is down at start-up
+/// only affects its own commands. `cluster` feeds the diagnose playbooks.
+pub async fn connect(
+    settings: &Settings,
+    cluster: Arc<dyn Cluster>,
+) -> anyhow::Result<Arc<dyn Dependencies>> {
+    let namespaces = Catalog::voicehelper().all_namespaces();
+    let executor = DepsExecutor::new(settings.endpoints.clone(), cluster, namespaces)
+        .context("invalid `endpoints` configuration")?;
+    Ok(Arc::new(executor))
 }

@@ -2,7 +2,7 @@
 
 mod cluster;
 mod deps;
-mod store;
+pub mod store;
 
 use std::sync::{Arc, RwLock};
 
@@ -26,7 +26,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Deps> {
     } else {
         cluster::connect(settings).await?
     };
-    let dependencies = deps::connect(settings).await?;
+    let dependencies = deps::connect(settings, cluster.clone()).await?;
     Ok(Deps {
         catalog: Arc::new(catalog),
         policy: Arc::new(RwLock::new(Arc::new(policy))),

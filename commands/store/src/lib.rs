@@ -1,1 +1,519 @@
 //! The [`Store`](vabot_commands::store::Store) port on sqlx: PostgreSQL and SQLite.
+//!
+//! One code path serves both backends through sqlx's `Any` driver: every column is TEXT or
+//! an integer, and timestamps are stored as the exact RFC 3339 text the hash chain encodes,
+//! so a record re-hashes identically wherever it is read back. Migrations live in
+//! `migrations/postgres` and `migrations/sqlite` at the workspace root.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use vabot_commands::approval::{ApprovalRequest, ApprovalStatus};
+use vabot_commands::model::{ApprovalId, InvocationId, Platform};
+use vabot_commands::store::{
+    AuditEvent, ChainBreak, EventKind, ExecutionRecord, InvocationRecord, NewEvent, PostedMessage,
+    Recorded, Store, StoreError, verify_chain,
+};
+
+pub mod export;
+
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres://…` / `postgresql://…` or `sqlite:…`; `None` for anything else.
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why opening the store failed (start-up errors, shown to operators).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "unsupported database URL scheme `{0}:`; use `postgres://…`, `sqlite://path?mode=rwc` or `sqlite::memory:`"
+    )]
+    Scheme(String),
+    #[error("cannot connect to the {backend:?} database: {source}")]
+    Connect {
+        backend: Backend,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The outcome of checking the whole audit chain against its head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainReport {
+    Intact { records: usize },
+    Broken(ChainBreak),
+}
+
+/// The durable store.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(e))
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(format!("{what}: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| invalid("cannot encode a record", e))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| invalid("a stored record does not decode", e))
+}
+
+/// The timestamp text the chain hashes (microseconds, `Z`); sorts chronologically.
+pub fn stamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_stamp(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| invalid("a stored timestamp does not parse", e))
+}
+
+fn kind_of(s: &str) -> Result<EventKind, StoreError> {
+    from_json(&format!("\"{s}\""))
+}
+
+impl SqlStore {
+    /// Connects and runs the migrations.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str) -> Result<Self, OpenError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url).ok_or_else(|| {
+            OpenError::Scheme(url.split(':').next().unwrap_or_default().to_owned())
+        })?;
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        options = match (backend, memory) {
+            // Each connection to `:memory:` is its own database: keep exactly one, forever.
+            (Backend::Sqlite, true) => options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None),
+            (Backend::Sqlite, false) => options.max_connections(4),
+            (Backend::Postgres, _) => options.max_connections(8),
+        };
+        let pool = options
+            .connect(url)
+            .await
+            .map_err(|source| OpenError::Connect { backend, source })?;
+        if backend == Backend::Sqlite && !memory {
+            // WAL: readers never block the writer; the setting is kept in the file.
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await
+                .map_err(|source| OpenError::Connect { backend, source })?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations (PostgreSQL serializes concurrent runs with a lock).
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        match self.backend {
+            Backend::Postgres => POSTGRES.run(&self.pool).await?,
+            Backend::Sqlite => SQLITE.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The pool, for tests that tamper with rows on purpose.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// SQL is written with `$n` placeholders; SQLite spells them `?n`.
+    /// Only constant SQL from this file passes through here (values are always bound).
+    fn sql(&self, q: &str) -> sqlx::AssertSqlSafe<String> {
+        sqlx::AssertSqlSafe(match self.backend {
+            Backend::Postgres => q.to_owned(),
+            Backend::Sqlite => q.replace('$', "?"),
+        })
+    }
+
+    /// The recorded head of the chain: (last seq, its hash).
+    pub async fn head(&self) -> Result<(u64, String), StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        let seq: i64 = row.try_get("seq").map_err(unavailable)?;
+        Ok((seq as u64, row.try_get("hash").map_err(unavailable)?))
+    }
+
+    /// Checks every record of the log, in seq order, against the head.
+    pub async fn verify(&self) -> Result<ChainReport, StoreError> {
+        let events = self.events(None, None).await?;
+        let (seq, hash) = self.head().await?;
+        Ok(match verify_chain(&events, Some((seq, &hash))) {
+            Ok(records) => ChainReport::Intact { records },
+            Err(b) => ChainReport::Broken(b),
+        })
+    }
+
+    /// Every approval request of a channel, oldest first, whatever its status.
+    pub async fn channel_approvals(
+        &self,
+        channel: &str,
+    ) -> Result<Vec<ApprovalRequest>, StoreError> {
+        let rows =
+            sqlx::query(self.sql(
+                "SELECT request FROM approvals WHERE channel_key = $1 ORDER BY created_at, id",
+            ))
+            .bind(channel.to_owned())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| from_json(&r.try_get::<String, _>("request").map_err(unavailable)?))
+            .collect()
+    }
+
+    /// Executions of the given invocations (for the timeline).
+    pub async fn executions_of(
+        &self,
+        invocations: &[InvocationId],
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let mut out = Vec::new();
+        for id in invocations {
+            if let Some(e) = self.execution(id).await? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    fn event_of(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+        let get = |c: &str| row.try_get::<String, _>(c).map_err(unavailable);
+        let seq: i64 = row.try_get("seq").map_err(unavailable)?;
+        let actor: Option<String> = row.try_get("actor").map_err(unavailable)?;
+        let invocation: Option<String> = row.try_get("invocation").map_err(unavailable)?;
+        Ok(AuditEvent {
+            seq: seq as u64,
+            at: parse_stamp(&get("at")?)?,
+            invocation: invocation
+                .map(|i| from_json(&format!("\"{i}\"")))
+                .transpose()?,
+            channel: from_json(&get("channel")?)?,
+            actor: actor.as_deref().map(from_json).transpose()?,
+            kind: kind_of(&get("kind")?)?,
+            summary: get("summary")?,
+            data: from_json(&get("data")?)?,
+            prev_hash: get("prev_hash")?,
+            hash: get("hash")?,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn record_invocation(&self, rec: &InvocationRecord) -> Result<Recorded, StoreError> {
+        let platform = rec.channel.platform.as_str().to_owned();
+        let inserted = sqlx::query(self.sql(
+            "INSERT INTO invocations (id, at, platform, delivery, record) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        ))
+        .bind(rec.id.to_string())
+        .bind(stamp(&rec.at))
+        .bind(platform.clone())
+        .bind(rec.delivery.to_string())
+        .bind(to_json(rec)?)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Recorded::New);
+        }
+        let first = sqlx::query(
+            self.sql("SELECT id FROM invocations WHERE platform = $1 AND delivery = $2"),
+        )
+        .bind(platform)
+        .bind(rec.delivery.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        match first {
+            Some(row) => {
+                let id: String = row.try_get("id").map_err(unavailable)?;
+                Ok(Recorded::Duplicate(from_json(&format!("\"{id}\""))?))
+            }
+            None => Err(StoreError::Invalid(format!(
+                "invocation id {} is already taken by another delivery",
+                rec.id
+            ))),
+        }
+    }
+
+    async fn invocation(&self, id: &InvocationId) -> Result<Option<InvocationRecord>, StoreError> {
+        let row = sqlx::query(self.sql("SELECT record FROM invocations WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
+            .transpose()
+    }
+
+    async fn append(&self, ev: NewEvent) -> Result<AuditEvent, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        // Writing the head first takes the write lock before anything is read: on
+        // PostgreSQL the row lock queues concurrent appenders (they re-read the committed
+        // head), on SQLite it takes the database's single write lock, so no two
+        // appends, from any process or replica, can pick the same seq.
+        let head =
+            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        let seq: i64 = head.try_get("seq").map_err(unavailable)?;
+        let prev: String = head.try_get("hash").map_err(unavailable)?;
+        let at = parse_stamp(&stamp(&Utc::now()))?;
+        let sealed = AuditEvent::seal(seq as u64, at, &prev, ev);
+        sqlx::query(self.sql(
+            "INSERT INTO audit_events (seq, at, channel_key, invocation, kind, channel, actor, summary, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        ))
+        .bind(seq)
+        .bind(stamp(&sealed.at))
+        .bind(sealed.channel.key())
+        .bind(sealed.invocation.as_ref().map(ToString::to_string))
+        .bind(sealed.kind.as_str().to_owned())
+        .bind(to_json(&sealed.channel)?)
+        .bind(sealed.actor.as_ref().map(to_json).transpose()?)
+        .bind(sealed.summary.clone())
+        .bind(to_json(&sealed.data)?)
+        .bind(sealed.prev_hash.clone())
+        .bind(sealed.hash.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        sqlx::query(self.sql("UPDATE audit_head SET hash = $1 WHERE id = 1"))
+            .bind(sealed.hash.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(sealed)
+    }
+
+    async fn events(
+        &self,
+        channel: Option<&str>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut q = String::from(
+            "SELECT seq, at, invocation, kind, channel, actor, summary, data, prev_hash, hash FROM audit_events WHERE 1 = 1",
+        );
+        let mut n = 0;
+        if channel.is_some() {
+            n += 1;
+            q.push_str(&format!(" AND channel_key = ${n}"));
+        }
+        if since.is_some() {
+            n += 1;
+            q.push_str(&format!(" AND at >= ${n}"));
+        }
+        q.push_str(" ORDER BY seq");
+        let mut query = sqlx::query(self.sql(&q));
+        if let Some(c) = channel {
+            query = query.bind(c.to_owned());
+        }
+        if let Some(s) = since {
+            query = query.bind(stamp(&s));
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(unavailable)?;
+        rows.iter().map(Self::event_of).collect()
+    }
+
+    async fn insert_approval(&self, req: &ApprovalRequest) -> Result<(), StoreError> {
+        let done = sqlx::query(self.sql(
+            "INSERT INTO approvals (id, channel_key, status, votes, created_at, request) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        ))
+        .bind(req.id.to_string())
+        .bind(req.channel.key())
+        .bind(req.status.as_str().to_owned())
+        .bind(req.votes.len() as i64)
+        .bind(stamp(&req.created_at))
+        .bind(to_json(req)?)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!("approval {} exists", req.id)));
+        }
+        Ok(())
+    }
+
+    async fn approval(&self, id: &ApprovalId) -> Result<Option<ApprovalRequest>, StoreError> {
+        let row = sqlx::query(self.sql("SELECT request FROM approvals WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| from_json(&r.try_get::<String, _>("request").map_err(unavailable)?))
+            .transpose()
+    }
+
+    async fn replace_approval(
+        &self,
+        next: &ApprovalRequest,
+        expected: &ApprovalRequest,
+    ) -> Result<bool, StoreError> {
+        // One conditional UPDATE: atomic on both backends, so of any number of callers
+        // holding the same `expected`, exactly one sees a changed row.
+        let done = sqlx::query(self.sql(
+            "UPDATE approvals SET status = $1, votes = $2, request = $3 WHERE id = $4 AND status = $5 AND votes = $6",
+        ))
+        .bind(next.status.as_str().to_owned())
+        .bind(next.votes.len() as i64)
+        .bind(to_json(next)?)
+        .bind(next.id.to_string())
+        .bind(expected.status.as_str().to_owned())
+        .bind(expected.votes.len() as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn approvals(
+        &self,
+        channel: Option<&str>,
+        status: ApprovalStatus,
+    ) -> Result<Vec<ApprovalRequest>, StoreError> {
+        let rows = match channel {
+            Some(c) => sqlx::query(self.sql(
+                "SELECT request FROM approvals WHERE status = $1 AND channel_key = $2 ORDER BY created_at, id",
+            ))
+            .bind(status.as_str().to_owned())
+            .bind(c.to_owned()),
+            None => sqlx::query(self.sql(
+                "SELECT request FROM approvals WHERE status = $1 ORDER BY created_at, id",
+            ))
+            .bind(status.as_str().to_owned()),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| from_json(&r.try_get::<String, _>("request").map_err(unavailable)?))
+            .collect()
+    }
+
+    async fn record_execution(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
+        sqlx::query(self.sql(
+            "INSERT INTO executions (invocation, approval, started_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (invocation) DO UPDATE SET approval = excluded.approval, started_at = excluded.started_at, record = excluded.record",
+        ))
+        .bind(rec.invocation.to_string())
+        .bind(rec.approval.as_ref().map(ToString::to_string))
+        .bind(stamp(&rec.started_at))
+        .bind(to_json(rec)?)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn execution(
+        &self,
+        invocation: &InvocationId,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let row = sqlx::query(self.sql("SELECT record FROM executions WHERE invocation = $1"))
+            .bind(invocation.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
+            .transpose()
+    }
+
+    async fn record_posted(&self, msg: &PostedMessage) -> Result<(), StoreError> {
+        sqlx::query(self.sql(
+            "INSERT INTO posted_messages (platform, channel, message, approval, record) VALUES ($1, $2, $3, $4, $5)",
+        ))
+        .bind(msg.platform.as_str().to_owned())
+        .bind(msg.channel.clone())
+        .bind(msg.message.clone())
+        .bind(msg.approval.as_ref().map(ToString::to_string))
+        .bind(to_json(msg)?)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn card_of(
+        &self,
+        platform: Platform,
+        approval: &ApprovalId,
+    ) -> Result<Option<PostedMessage>, StoreError> {
+        let row = sqlx::query(self.sql(
+            "SELECT record FROM posted_messages WHERE platform = $1 AND approval = $2 ORDER BY id DESC LIMIT 1",
+        ))
+        .bind(platform.as_str().to_owned())
+        .bind(approval.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
+            .transpose()
+    }
+
+    async fn posted(
+        &self,
+        platform: Platform,
+        channel: &str,
+        message: &str,
+    ) -> Result<Option<PostedMessage>, StoreError> {
+        let row = sqlx::query(self.sql(
+            "SELECT record FROM posted_messages WHERE platform = $1 AND channel = $2 AND message = $3 ORDER BY id DESC LIMIT 1",
+        ))
+        .bind(platform.as_str().to_owned())
+        .bind(channel.to_owned())
+        .bind(message.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
+            .transpose()
+    }
+}

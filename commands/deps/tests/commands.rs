@@ -1,0 +1,418 @@
+//! Every dependency command through the pipeline, against the local PostgreSQL, Redis and
+//! Prometheus, and fakes of Elasticsearch, Milvus and Nacos serving documented responses.
+
+mod common;
+
+use common::*;
+use redis::AsyncCommands;
+use sqlx::Connection;
+use vabot_deps::DepsConfig;
+use vabot_deps::es::{CatIndex, ClusterHealth};
+use vabot_deps::milvus::{HealthResponse, RestResponse};
+use vabot_deps::nacos::V2Result;
+use vabot_deps::prom::{ApiResponse, QueryData};
+
+async fn redis_conn(db: u8) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_db_url(db))
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to the local Redis")
+}
+
+// === PostgreSQL ===
+
+#[tokio::test]
+async fn pg_status_reports_version_uptime_connections_and_longest_transaction() {
+    let w = world(real_config(), empty_cluster());
+    // A transaction left open, so "longest transaction" has something to show.
+    let mut held = sqlx::PgConnection::connect(&postgres_url())
+        .await
+        .expect("pg");
+    let mut tx = held.begin().await.expect("begin");
+    sqlx::query("select 1")
+        .execute(&mut *tx)
+        .await
+        .expect("select");
+    let out = text(&w.say("alice", "pg status").await);
+    assert!(out.contains("PostgreSQL status"), "{out}");
+    assert!(out.contains("version"), "{out}");
+    assert!(
+        out.contains("15."),
+        "the local server is PostgreSQL 15: {out}"
+    );
+    assert!(out.contains("max_connections"), "{out}");
+    assert!(out.contains("uptime"), "{out}");
+    assert!(out.contains("longest transaction"), "{out}");
+    assert!(
+        !out.contains("none open"),
+        "an open transaction exists: {out}"
+    );
+    tx.rollback().await.expect("rollback");
+}
+
+#[tokio::test]
+async fn pg_connections_groups_connections_by_state_and_application() {
+    let w = world(real_config(), empty_cluster());
+    let app = format!("vabot-it-conn-{}", unique());
+    let opts: sqlx::postgres::PgConnectOptions = postgres_url().parse().expect("url");
+    let _held = sqlx::ConnectOptions::connect(&opts.application_name(&app))
+        .await
+        .expect("pg");
+    let out = text(&w.say("alice", "pg connections").await);
+    assert!(out.contains("STATE"), "{out}");
+    assert!(out.contains("APPLICATION"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&app))
+        .unwrap_or_else(|| panic!("{app} missing: {out}"));
+    assert!(line.contains("idle"), "{line}");
+}
+
+#[tokio::test]
+async fn pg_slow_lists_statements_from_pg_stat_statements() {
+    let w = world(real_config(), empty_cluster());
+    let mut c = sqlx::PgConnection::connect(&postgres_url())
+        .await
+        .expect("pg");
+    sqlx::query("select pg_sleep(0.05)")
+        .execute(&mut c)
+        .await
+        .expect("sleep");
+    let out = text(&w.say("alice", "pg slow 5").await);
+    assert!(out.contains("Slowest"), "{out}");
+    assert!(out.contains("TOTAL MS"), "{out}");
+    assert!(out.contains("from pg_stat_statements"), "{out}");
+}
+
+#[tokio::test]
+async fn pg_slow_says_so_when_pg_stat_statements_is_not_installed() {
+    // The `postgres` database of the local server has no extensions.
+    let url = postgres_url();
+    let (base, _) = url.rsplit_once('/').expect("url with a database");
+    let cfg = DepsConfig {
+        postgres: Some(vabot_commands::secret::Secret::new(format!(
+            "{base}/postgres"
+        ))),
+        ..DepsConfig::default()
+    };
+    let w = world(cfg, empty_cluster());
+    let out = text(&w.say("alice", "pg slow").await);
+    assert!(out.contains("pg_stat_statements is not installed"), "{out}");
+}
+
+// === Redis ===
+
+#[tokio::test]
+async fn redis_info_memory_is_parsed_into_named_fields() {
+    let w = world(real_config(), empty_cluster());
+    let out = text(&w.say("alice", "redis info memory").await);
+    assert!(out.contains("Redis INFO memory"), "{out}");
+    for field in [
+        "used_memory_human",
+        "maxmemory",
+        "maxmemory_policy",
+        "mem_fragmentation_ratio",
+    ] {
+        assert!(out.contains(field), "{field} missing: {out}");
+    }
+    assert!(!out.contains("# Memory"), "raw INFO text leaked: {out}");
+}
+
+#[tokio::test]
+async fn redis_info_stats_shows_ops_per_second_and_evictions() {
+    let w = world(real_config(), empty_cluster());
+    let out = text(&w.say("alice", "redis info stats").await);
+    for field in [
+        "instantaneous_ops_per_sec",
+        "evicted_keys",
+        "keyspace_hits",
+        "keyspace_misses",
+    ] {
+        assert!(out.contains(field), "{field} missing: {out}");
+    }
+    let summary = text(&w.say("alice", "redis info").await);
+    assert!(summary.contains("redis_version"), "{summary}");
+}
+
+#[tokio::test]
+async fn redis_hitrate_warns_below_the_configured_threshold() {
+    let mut c = redis_conn(5).await;
+    let key = format!("vabot-it-miss-{}", unique());
+    let _: Option<String> = c.get(&key).await.expect("get");
+    // With at least one miss recorded the ratio is below 100%.
+    let strict = world(
+        DepsConfig {
+            redis_hitrate_warning: 1.0,
+            ..real_config()
+        },
+        empty_cluster(),
+    );
+    let out = text(&strict.say("alice", "redis hitrate").await);
+    assert!(out.contains("Redis hit rate"), "{out}");
+    assert!(out.contains("below 100%"), "{out}");
+    assert!(out.contains("keyspace_misses"), "{out}");
+
+    let lenient = world(
+        DepsConfig {
+            redis_hitrate_warning: 0.0,
+            ..real_config()
+        },
+        empty_cluster(),
+    );
+    let out = text(&lenient.say("alice", "redis hitrate").await);
+    assert!(out.contains("Redis hit rate"), "{out}");
+    assert!(!out.contains("possible cache penetration"), "{out}");
+}
+
+#[tokio::test]
+async fn redis_slowlog_lists_a_slow_script() {
+    let mut c = redis_conn(5).await;
+    // About 20–50 ms of Lua: over the default 10 ms slowlog threshold.
+    let _: i64 = redis::cmd("EVAL")
+        .arg("local i = 0 while i < 3000000 do i = i + 1 end return i")
+        .arg(0)
+        .query_async(&mut c)
+        .await
+        .expect("eval");
+    let w = world(real_config(), empty_cluster());
+    let out = text(&w.say("alice", "redis slowlog 50").await);
+    assert!(out.contains("Redis slow log"), "{out}");
+    assert!(out.contains("EVAL"), "{out}");
+}
+
+#[tokio::test]
+async fn redis_flushdb_needs_approval_and_flushes_only_that_db() {
+    let (target, other) = (6u8, 7u8);
+    let mut t = redis_conn(target).await;
+    let mut o = redis_conn(other).await;
+    let () = redis::cmd("FLUSHDB")
+        .query_async(&mut t)
+        .await
+        .expect("clean");
+    let () = redis::cmd("FLUSHDB")
+        .query_async(&mut o)
+        .await
+        .expect("clean");
+    for i in 0..5 {
+        let () = t.set(format!("k{i}"), i).await.expect("seed");
+    }
+    for i in 0..3 {
+        let () = o.set(format!("k{i}"), i).await.expect("seed");
+    }
+    let w = world(real_config(), empty_cluster());
+
+    let r = w.say("alice", &format!("redis flushdb {target}")).await;
+    let id = r
+        .opened
+        .clone()
+        .unwrap_or_else(|| panic!("no approval opened: {}", text(&r)));
+    let card = text(&r);
+    assert!(
+        card.contains(&format!("FLUSHDB on Redis db {target} (5 keys)")),
+        "{card}"
+    );
+    assert!(card.contains("5 → 0"), "{card}");
+    let n: u64 = redis::cmd("DBSIZE")
+        .query_async(&mut t)
+        .await
+        .expect("dbsize");
+    assert_eq!(n, 5, "nothing is flushed before approval");
+
+    let r = w.say("alice", &format!("approve {id}")).await;
+    assert!(text(&r).contains("four-eyes"), "{}", text(&r));
+    let n: u64 = redis::cmd("DBSIZE")
+        .query_async(&mut t)
+        .await
+        .expect("dbsize");
+    assert_eq!(n, 5, "the requester cannot approve her own flush");
+
+    let r = w.say("bob", &format!("approve {id}")).await;
+    let out = text(&r);
+    assert!(out.contains(&format!("Flushed Redis db {target}")), "{out}");
+    assert!(out.contains("keys before  5"), "{out}");
+    assert!(out.contains("keys after   0"), "{out}");
+    let n: u64 = redis::cmd("DBSIZE")
+        .query_async(&mut t)
+        .await
+        .expect("dbsize");
+    assert_eq!(n, 0);
+    let n: u64 = redis::cmd("DBSIZE")
+        .query_async(&mut o)
+        .await
+        .expect("dbsize");
+    assert_eq!(n, 3, "the other db is untouched");
+    let () = redis::cmd("FLUSHDB")
+        .query_async(&mut o)
+        .await
+        .expect("clean");
+}
+
+// === Elasticsearch, Milvus, Nacos (fakes) ===
+
+#[test]
+fn fixtures_deserialize_into_the_client_types() {
+    let h: ClusterHealth = serde_json::from_str(ES_HEALTH).expect("es health");
+    assert_eq!((h.status.as_str(), h.unassigned_shards), ("yellow", 4));
+    let i: Vec<CatIndex> = serde_json::from_str(ES_INDICES).expect("es indices");
+    assert_eq!(i.len(), 3);
+    assert_eq!(i[0].docs_count.as_deref(), Some("182734"));
+    assert_eq!(i[2].health, None);
+    let l: RestResponse<Vec<String>> = serde_json::from_str(MILVUS_LIST).expect("milvus list");
+    assert_eq!(l.code, 0);
+    assert_eq!(l.data.map(|d| d.len()), Some(3));
+    let l: RestResponse<Vec<String>> =
+        serde_json::from_str(MILVUS_LIST_MISSING).expect("milvus list");
+    assert_eq!(l.data, Some(vec!["documents".to_owned()]));
+    let hz: HealthResponse = serde_json::from_str(MILVUS_HEALTHZ).expect("healthz");
+    assert_eq!(hz.state, "OK");
+    assert_eq!(hz.detail.map(|d| d.len()), Some(4));
+    let n: V2Result<String> = serde_json::from_str(NACOS_READY).expect("nacos");
+    assert_eq!((n.code, n.data.as_deref()), (0, Some("ok")));
+}
+
+#[tokio::test]
+async fn es_health_and_indices_come_from_the_cluster_api() {
+    let es = fake_es().await;
+    let w = world(
+        DepsConfig {
+            elasticsearch: Some(es),
+            ..DepsConfig::default()
+        },
+        empty_cluster(),
+    );
+    let out = text(&w.say("alice", "es health").await);
+    assert!(
+        out.contains("Elasticsearch voiceassistant-es: yellow"),
+        "{out}"
+    );
+    assert!(out.contains("4 unassigned"), "{out}");
+    let out = text(&w.say("alice", "es indices").await);
+    assert!(out.contains("Elasticsearch indices (3)"), "{out}");
+    assert!(out.contains("conversations-2026.11"), "{out}");
+    assert!(out.contains("500.0 MiB"), "{out}");
+    assert!(out.contains("audit-2025.12"), "{out}");
+}
+
+#[tokio::test]
+async fn milvus_health_and_collections_come_from_rest_v2_and_healthz() {
+    let m = fake_milvus(MILVUS_LIST).await;
+    let w = world(
+        DepsConfig {
+            milvus: Some(m.clone()),
+            milvus_metrics: Some(m),
+            ..DepsConfig::default()
+        },
+        empty_cluster(),
+    );
+    let out = text(&w.say("alice", "milvus health").await);
+    assert!(out.contains("Milvus is healthy"), "{out}");
+    let out = text(&w.say("alice", "milvus collections").await);
+    assert!(out.contains("Milvus collections (3)"), "{out}");
+    assert!(out.contains("voice_knowledge"), "{out}");
+}
+
+#[tokio::test]
+async fn nacos_health_reads_the_v2_readiness_endpoint() {
+    let n = fake_nacos().await;
+    let w = world(
+        DepsConfig {
+            nacos: Some(n),
+            ..DepsConfig::default()
+        },
+        empty_cluster(),
+    );
+    let out = text(&w.say("alice", "nacos health").await);
+    assert!(out.contains("Nacos is ready"), "{out}");
+    assert!(out.contains("v2"), "{out}");
+}
+
+// === Prometheus ===
+
+/// Decodes a PNG: (width, height, share of non-white pixels, distinct colours).
+fn inspect_png(bytes: &[u8]) -> (u32, u32, f64, usize) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().expect("a PNG header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    let px = info.color_type.samples();
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).collect();
+    let non_white = pixels
+        .iter()
+        .filter(|p| p.iter().take(3).any(|c| *c < 250))
+        .count();
+    let colours: std::collections::BTreeSet<Vec<u8>> = pixels.iter().map(|p| p.to_vec()).collect();
+    (
+        info.width,
+        info.height,
+        non_white as f64 / pixels.len() as f64,
+        colours.len(),
+    )
+}
+
+#[tokio::test]
+async fn prom_alias_replies_with_current_values_and_a_png_chart() {
+    let w = world(real_config(), empty_cluster());
+    let r = w.say("alice", "prom 429-rate --since 1h").await;
+    let out = text(&r);
+    assert!(out.contains("Prometheus: 429-rate"), "{out}");
+    assert!(
+        out.contains(r#"response_code="429""#),
+        "the alias's PromQL is shown: {out}"
+    );
+    assert!(out.contains("CURRENT"), "{out}");
+    let m = &r.messages[0];
+    assert_eq!(m.attachments.len(), 1, "{out}");
+    let a = &m.attachments[0];
+    assert_eq!(a.mime, "image/png");
+    assert_eq!(a.filename, "prom-429-rate.png");
+    let (width, height, ink, colours) = inspect_png(&a.bytes);
+    assert_eq!((width, height), (900, 450));
+    assert!(ink > 0.01, "the chart is blank ({ink:.4} non-white)");
+    assert!(colours > 3, "only {colours} colours: no line or text drawn");
+    if let Ok(path) = std::env::var("VABOT_SAMPLE_CHART") {
+        std::fs::write(&path, &a.bytes).expect("write the sample chart");
+    }
+}
+
+#[tokio::test]
+async fn prom_query_shows_one_row_per_series() {
+    let w = world(real_config(), empty_cluster());
+    let r = w
+        .say(
+            "alice",
+            r#"prom sum by (destination_service_name) (rate(istio_requests_total[5m])) --since 10m"#,
+        )
+        .await;
+    let out = text(&r);
+    assert!(out.contains("Prometheus query"), "{out}");
+    assert!(
+        out.contains(r#"destination_service_name="agent-engine""#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"destination_service_name="voice-gateway""#),
+        "{out}"
+    );
+    assert_eq!(r.messages[0].attachments.len(), 1);
+}
+
+#[tokio::test]
+async fn prom_says_what_prometheus_rejected_in_a_bad_query() {
+    let w = world(real_config(), empty_cluster());
+    let out = text(&w.say("alice", "prom sum(rate(x[5m]").await);
+    assert!(out.contains("Prometheus rejected the query"), "{out}");
+}
+
+#[test]
+fn prometheus_api_answers_deserialize_into_the_client_types() {
+    let v: ApiResponse<QueryData> = serde_json::from_str(
+        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1795581971.948,"6.0005"]}]}}"#,
+    )
+    .expect("vector");
+    assert!(matches!(v.data, Some(QueryData::Vector(ref s)) if s.len() == 1));
+    let e: ApiResponse<QueryData> =
+        serde_json::from_str(r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#)
+            .expect("error");
+    assert_eq!(e.error_type.as_deref(), Some("bad_data"));
+}

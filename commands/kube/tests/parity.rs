@@ -1,0 +1,172 @@
+//! Parity with kubectl: the same operation through `kubectl` on one Deployment and
+//! through the bot on an identical twin must leave identical pod templates (ignoring
+//! the pod-template-hash) and identical revision histories.
+
+mod common;
+
+use common::*;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+use serde_json::Value;
+
+fn kubectl_run(args: &[&str]) {
+    let out = std::process::Command::new(kubectl())
+        .args(args)
+        .env("KUBECONFIG", kubeconfig_path())
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The pod template with names and volatile values made comparable.
+fn template(d: &Deployment, name: &str) -> Value {
+    let mut t = serde_json::to_value(&d.spec.as_ref().unwrap().template).unwrap();
+    let s = serde_json::to_string(&t).unwrap().replace(name, "NAME");
+    t = serde_json::from_str(&s).unwrap();
+    if let Some(l) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        l.remove("pod-template-hash");
+    }
+    // `restartedAt` differs by the second the two restarts happened; its presence is compared.
+    if let Some(a) = t
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+        && a.contains_key("kubectl.kubernetes.io/restartedAt")
+    {
+        a.insert(
+            "kubectl.kubernetes.io/restartedAt".into(),
+            Value::String("SET".into()),
+        );
+    }
+    t
+}
+
+/// `(revision, change-cause, image)` of every ReplicaSet, sorted by revision.
+async fn history(client: &kube::Client, ns: &str, name: &str) -> Vec<(String, String, String)> {
+    let api: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+    let mut rows: Vec<(String, String, String)> = api
+        .list(&ListParams::default().labels(&format!("app={name}")))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|rs| {
+            let a = rs.annotations();
+            (
+                a.get("deployment.kubernetes.io/revision")
+                    .cloned()
+                    .unwrap_or_default(),
+                a.get("kubernetes.io/change-cause")
+                    .cloned()
+                    .unwrap_or_default(),
+                rs.spec
+                    .as_ref()
+                    .unwrap()
+                    .template
+                    .as_ref()
+                    .unwrap()
+                    .spec
+                    .as_ref()
+                    .unwrap()
+                    .containers[0]
+                    .image
+                    .clone()
+                    .unwrap_or_default()
+                    .replace(name, "NAME"),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+async fn assert_twins(ns: &TestNs, a: &str, b: &str) {
+    wait_rolled_out(&ns.client, &ns.name, a).await;
+    wait_rolled_out(&ns.client, &ns.name, b).await;
+    let api: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
+    let da = api.get(a).await.unwrap();
+    let db = api.get(b).await.unwrap();
+    assert_eq!(template(&da, a), template(&db, b), "pod templates differ");
+    assert_eq!(
+        da.spec.as_ref().unwrap().replicas,
+        db.spec.as_ref().unwrap().replicas,
+        "replicas differ"
+    );
+    let ann = |d: &Deployment| {
+        let mut m = d.annotations().clone();
+        m.remove("kubectl.kubernetes.io/last-applied-configuration");
+        m
+    };
+    assert_eq!(ann(&da), ann(&db), "deployment annotations differ");
+    assert_eq!(
+        history(&ns.client, &ns.name, a).await,
+        history(&ns.client, &ns.name, b).await,
+        "revision histories differ"
+    );
+}
+
+async fn twins(purpose: &str) -> (TestNs, World) {
+    let ns = TestNs::new(purpose).await;
+    two_revision_deployment(&ns.client, &ns.name, "kctl", 1).await;
+    two_revision_deployment(&ns.client, &ns.name, "bot", 1).await;
+    let w = world(&ns.name, vec![service("bot", &ns.name)]).await;
+    (ns, w)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_matches_kubectl_rollout_undo() {
+    let (ns, w) = twins("parity-undo").await;
+    kubectl_run(&["-n", &ns.name, "rollout", "undo", "deployment/kctl"]);
+    let out = w.text("alice", "rollback bot").await;
+    assert!(out.contains("Rolled back"), "{out}");
+    assert_twins(&ns, "kctl", "bot").await;
+
+    kubectl_run(&[
+        "-n",
+        &ns.name,
+        "rollout",
+        "undo",
+        "deployment/kctl",
+        "--to-revision=2",
+    ]);
+    w.text("alice", "rollback bot --to-revision 2").await;
+    assert_twins(&ns, "kctl", "bot").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_matches_kubectl_rollout_restart() {
+    let (ns, w) = twins("parity-restart").await;
+    kubectl_run(&["-n", &ns.name, "rollout", "restart", "deployment/kctl"]);
+    let out = w.text("alice", "restart bot").await;
+    assert!(out.contains("Restarted"), "{out}");
+    assert_twins(&ns, "kctl", "bot").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_and_set_image_match_kubectl() {
+    let (ns, w) = twins("parity-scale").await;
+    kubectl_run(&["-n", &ns.name, "scale", "deployment/kctl", "--replicas=3"]);
+    w.text("alice", "scale bot 3").await;
+    assert_twins(&ns, "kctl", "bot").await;
+
+    kubectl_run(&[
+        "-n",
+        &ns.name,
+        "set",
+        "image",
+        "deployment/kctl",
+        "kctl=registry.local/kctl:2.0.0",
+    ]);
+    let out = w
+        .text("alice", "set-image bot registry.local/bot:2.0.0")
+        .await;
+    assert!(out.contains("2.0.0"), "{out}");
+    assert_twins(&ns, "kctl", "bot").await;
+}

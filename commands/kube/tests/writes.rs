@@ -1,0 +1,411 @@
+//! Every write command through `pipeline::handle`, against the real control plane, each
+//! in its own namespace; assertions are on the cluster's resulting state.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+async fn deployment(ns: &TestNs, name: &str) -> Deployment {
+    Api::<Deployment>::namespaced(ns.client.clone(), &ns.name)
+        .get(name)
+        .await
+        .expect("deployment")
+}
+
+fn image(d: &Deployment) -> String {
+    d.spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .image
+        .clone()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_sets_the_replicas_through_the_scale_subresource_and_undo_scales_back() {
+    let ns = TestNs::new("scale").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-a", 2).await;
+    let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
+
+    let reply = w.say("alice", "scale svc-a 4").await;
+    let inv = invocation_of(&reply);
+    let text = collapse(
+        &reply
+            .messages
+            .iter()
+            .map(vabot_commands::message::render_text)
+            .collect::<String>(),
+    );
+    assert!(text.contains("replicas 2 → 4"), "{text}");
+    assert_eq!(
+        deployment(&ns, "svc-a").await.spec.unwrap().replicas,
+        Some(4)
+    );
+    wait_rolled_out(&ns.client, &ns.name, "svc-a").await;
+
+    let pods = w.text("alice", "pods svc-a").await;
+    assert!(pods.contains("4 of 4 pods Running"), "{pods}");
+
+    let undo = w.text("alice", &format!("undo {inv}")).await;
+    assert!(undo.contains("replicas 4 → 2"), "{undo}");
+    assert_eq!(
+        deployment(&ns, "svc-a").await.spec.unwrap().replicas,
+        Some(2)
+    );
+
+    // Scaling to the current count is refused with a clear reason, and changes nothing.
+    let same = w.text("alice", "scale svc-a 2").await;
+    assert!(same.contains("already has 2 replicas"), "{same}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_sets_restarted_at_and_undo_restores_the_previous_template() {
+    let ns = TestNs::new("restart").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-r", 1).await;
+    let w = world(&ns.name, vec![service("svc-r", &ns.name)]).await;
+
+    let reply = w.say("alice", "restart svc-r").await;
+    let inv = invocation_of(&reply);
+    let d = deployment(&ns, "svc-r").await;
+    let ann = d
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap_or_default();
+    assert!(
+        ann.contains_key("kubectl.kubernetes.io/restartedAt"),
+        "{ann:?}"
+    );
+    wait_rolled_out(&ns.client, &ns.name, "svc-r").await;
+    assert_eq!(
+        deployment(&ns, "svc-r").await.metadata.annotations.unwrap()["deployment.kubernetes.io/revision"],
+        "3"
+    );
+
+    w.text("alice", &format!("undo {inv}")).await;
+    let d = deployment(&ns, "svc-r").await;
+    let ann = d
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap_or_default();
+    assert!(
+        !ann.contains_key("kubectl.kubernetes.io/restartedAt"),
+        "undo kept the annotation: {ann:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_goes_to_the_previous_or_the_given_revision_and_refuses_unknown_ones() {
+    let ns = TestNs::new("rollback").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-b", 1).await;
+    let w = world(&ns.name, vec![service("svc-b", &ns.name)]).await;
+
+    let text = w.text("alice", "rollback svc-b").await;
+    assert!(
+        text.contains(
+            "revision 2 (image registry.local/svc-b:1.5.0) → 1 (image registry.local/svc-b:1.4.2)"
+        ),
+        "{text}"
+    );
+    let d = deployment(&ns, "svc-b").await;
+    assert_eq!(image(&d), "registry.local/svc-b:1.4.2");
+    assert_eq!(
+        d.metadata.annotations.as_ref().unwrap()["kubernetes.io/change-cause"],
+        "initial release 1.4.2"
+    );
+    wait_rolled_out(&ns.client, &ns.name, "svc-b").await;
+
+    let history = w.text("alice", "rollout history svc-b").await;
+    assert!(
+        history.contains("3 (current)") && history.contains("upgrade to 1.5.0"),
+        "{history}"
+    );
+
+    w.text("alice", "rollback svc-b --to-revision 2").await;
+    assert_eq!(
+        image(&deployment(&ns, "svc-b").await),
+        "registry.local/svc-b:1.5.0"
+    );
+    wait_rolled_out(&ns.client, &ns.name, "svc-b").await;
+
+    let missing = w.text("alice", "rollback svc-b --to-revision 9").await;
+    assert!(
+        missing.contains("unable to find specified revision 9"),
+        "{missing}"
+    );
+    let status = w.text("alice", "rollout status svc-b").await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_image_changes_one_container_and_undo_puts_the_old_image_back() {
+    let ns = TestNs::new("setimage").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-i", 1).await;
+    let w = world(&ns.name, vec![service("svc-i", &ns.name)]).await;
+
+    let reply = w
+        .say("alice", "set-image svc-i registry.local/svc-i:2.0.0")
+        .await;
+    let inv = invocation_of(&reply);
+    assert_eq!(
+        image(&deployment(&ns, "svc-i").await),
+        "registry.local/svc-i:2.0.0"
+    );
+    wait_rolled_out(&ns.client, &ns.name, "svc-i").await;
+    w.text("alice", &format!("undo {inv}")).await;
+    assert_eq!(
+        image(&deployment(&ns, "svc-i").await),
+        "registry.local/svc-i:1.5.0"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hpa_set_patches_the_bounds_and_hpa_disable_is_undone_by_re_creating_it() {
+    let ns = TestNs::new("hpa").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-h", 1).await;
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(ns.client.clone(), &ns.name);
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": "svc-h-hpa"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "svc-h"},
+                "minReplicas": 1, "maxReplicas": 3,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut svc = service("svc-h", &ns.name);
+    svc.hpa = Some("svc-h-hpa".into());
+    let w = world(&ns.name, vec![svc]).await;
+
+    let text = w.text("alice", "hpa set svc-h min=2 max=5").await;
+    assert!(
+        text.contains("minReplicas 1 → 2") && text.contains("maxReplicas 3 → 5"),
+        "{text}"
+    );
+    let spec = api.get("svc-h-hpa").await.unwrap().spec;
+    assert_eq!((spec.min_replicas, spec.max_replicas), (Some(2), 5));
+    let listing = w.text("alice", "hpa svc-h").await;
+    assert!(listing.contains("Deployment/svc-h"), "{listing}");
+
+    let (inv, out) = w.approved("hpa disable svc-h").await;
+    assert!(out.contains("deleted"), "{out}");
+    assert!(
+        api.get_opt("svc-h-hpa").await.unwrap().is_none(),
+        "the HPA still exists"
+    );
+
+    let (_, undone) = w.approved(&format!("undo {inv}")).await;
+    assert!(undone.contains("Re-created"), "{undone}");
+    let spec = api.get("svc-h-hpa").await.expect("HPA re-created").spec;
+    assert_eq!((spec.min_replicas, spec.max_replicas), (Some(2), 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_set_with_restart_patches_the_key_and_restarts_and_config_get_redacts() {
+    let ns = TestNs::new("config").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-c", 1).await;
+    let cms: Api<ConfigMap> = Api::namespaced(ns.client.clone(), &ns.name);
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "svc-c-config"},
+            "data": {"LOG_LEVEL": "info", "DB_PASSWORD": "hunter2-secret", "API_TOKEN": "sk-test-0123456789abcdef0123"}}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(ns.client.clone(), &ns.name);
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "svc-c-secret"}, "stringData": {"DB_USER": "agent", "DB_PASS": "very-secret-value"}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut svc = service("svc-c", &ns.name);
+    svc.configmap = Some("svc-c-config".into());
+    svc.secret = Some("svc-c-secret".into());
+    let w = world(&ns.name, vec![svc]).await;
+
+    let shown = w.text("alice", "config get svc-c").await;
+    assert!(
+        shown.contains("LOG_LEVEL") && shown.contains("info"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("hunter2-secret") && !shown.contains("sk-test-0123"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("DB_PASS") && !shown.contains("very-secret-value"),
+        "{shown}"
+    );
+
+    let reply = w
+        .say("alice", "config set svc-c LOG_LEVEL=debug --restart")
+        .await;
+    let inv = invocation_of(&reply);
+    assert_eq!(
+        cms.get("svc-c-config").await.unwrap().data.unwrap()["LOG_LEVEL"],
+        "debug"
+    );
+    let d = deployment(&ns, "svc-c").await;
+    assert!(
+        d.spec
+            .unwrap()
+            .template
+            .metadata
+            .unwrap()
+            .annotations
+            .unwrap_or_default()
+            .contains_key("kubectl.kubernetes.io/restartedAt")
+    );
+    wait_rolled_out(&ns.client, &ns.name, "svc-c").await;
+
+    w.text("alice", &format!("undo {inv}")).await;
+    assert_eq!(
+        cms.get("svc-c-config").await.unwrap().data.unwrap()["LOG_LEVEL"],
+        "info"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_sets_virtual_service_weights_with_a_json_patch_and_undo_restores_them() {
+    let ns = TestNs::new("traffic").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-t", 1).await;
+    create_virtual_service(&ns.client, &ns.name, "svc-t-internal", "svc-t.local").await;
+    let mut svc = service("svc-t", &ns.name);
+    svc.virtual_service = Some("svc-t-internal".into());
+    let w = world(&ns.name, vec![svc]).await;
+    let vs = dynamic(
+        &ns.client,
+        &ns.name,
+        "networking.istio.io",
+        "v1",
+        "VirtualService",
+    );
+    let weights = |o: &kube::api::DynamicObject| -> BTreeMap<String, i64> {
+        o.data["spec"]["http"][0]["route"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["destination"]["subset"].as_str().unwrap().to_owned(),
+                    r["weight"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+
+    let reply = w.say("alice", "traffic svc-t blue=20 green=80").await;
+    let inv = invocation_of(&reply);
+    let got = weights(&vs.get("svc-t-internal").await.unwrap());
+    assert_eq!(
+        got,
+        BTreeMap::from([("blue".into(), 20), ("green".into(), 80)])
+    );
+    let istio = w.text("alice", &format!("istio {}", ns.name)).await;
+    assert!(istio.contains("blue 20% / green 80%"), "{istio}");
+
+    let unknown = w.text("alice", "traffic svc-t blue=50 canary=50").await;
+    assert!(
+        unknown.contains("canary") || unknown.contains("green"),
+        "{unknown}"
+    );
+
+    w.text("alice", &format!("undo {inv}")).await;
+    let got = weights(&vs.get("svc-t-internal").await.unwrap());
+    assert_eq!(
+        got,
+        BTreeMap::from([("blue".into(), 80), ("green".into(), 20)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoyfilter_delete_keeps_the_manifest_and_undo_re_creates_it() {
+    let ns = TestNs::new("envoy").await;
+    create_envoy_filter(&ns.client, &ns.name, "rate-limit-filter").await;
+    let w = world(&ns.name, vec![service("svc-e", &ns.name)]).await;
+    let api = dynamic(
+        &ns.client,
+        &ns.name,
+        "networking.istio.io",
+        "v1alpha3",
+        "EnvoyFilter",
+    );
+    let original = api.get("rate-limit-filter").await.unwrap();
+
+    let (inv, out) = w.approved("envoyfilter delete rate-limit-filter").await;
+    assert!(out.contains("Deleted"), "{out}");
+    assert!(
+        api.get_opt("rate-limit-filter").await.unwrap().is_none(),
+        "still there"
+    );
+    let record = w
+        .deps
+        .store
+        .execution(&vabot_commands::model::InvocationId::parse('i', &inv).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let before = record.before.expect("before-state recorded");
+    assert_eq!(
+        before["manifest"]["spec"], original.data["spec"],
+        "the full manifest is kept"
+    );
+
+    let (_, undone) = w.approved(&format!("undo {inv}")).await;
+    assert!(undone.contains("Re-created"), "{undone}");
+    let back = api.get("rate-limit-filter").await.expect("re-created");
+    assert_eq!(back.data["spec"], original.data["spec"]);
+    assert_eq!(back.metadata.labels, original.metadata.labels);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_changed_after_the_plan_is_detected_before_execution() {
+    let ns = TestNs::new("changed").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-x", 2).await;
+    let w = world(&ns.name, vec![service("svc-x", &ns.name)]).await;
+    // scale to 0 is destructive: planned now, approved later.
+    let reply = w.say("alice", "scale svc-x 0").await;
+    let id = reply.opened.clone().expect("approval request");
+    // Someone else changes the target in between.
+    Api::<Deployment>::namespaced(ns.client.clone(), &ns.name)
+        .patch(
+            "svc-x",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .unwrap();
+    let out = w.text("bob", &format!("approve {id}")).await;
+    assert!(out.contains("target changed"), "{out}");
+    assert_eq!(
+        deployment(&ns, "svc-x").await.spec.unwrap().replicas,
+        Some(3),
+        "executed despite the change"
+    );
+}

@@ -1,4 +1,5 @@
 //! `vabot console` scripted from stdin, as a newcomer would run it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::io::Write;
 use std::process::{Command, Stdio};

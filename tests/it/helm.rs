@@ -1,4 +1,5 @@
 //! The Helm chart against the local control plane: lint, server-side dry run, install.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,7 +40,10 @@ fn chart() -> PathBuf {
 
 #[test]
 fn the_chart_lints_and_the_server_accepts_its_manifests() {
-    run(Command::new(helm()).arg("lint").arg(chart()).arg("--strict"));
+    run(Command::new(helm())
+        .arg("lint")
+        .arg(chart())
+        .arg("--strict"));
     let rendered = run(Command::new(helm())
         .args(["template", "vabot"])
         .arg(chart())
@@ -47,7 +51,9 @@ fn the_chart_lints_and_the_server_accepts_its_manifests() {
     let file = std::env::temp_dir().join(format!("vabot-chart-{}.yaml", std::process::id()));
     std::fs::write(&file, &rendered).unwrap();
     // The namespace must exist for a server-side dry run of namespaced objects.
-    let _ = Command::new(kubectl()).args(["create", "namespace", "vabot-system"]).output();
+    let _ = Command::new(kubectl())
+        .args(["create", "namespace", "vabot-system"])
+        .output();
     run(Command::new(kubectl())
         .args(["apply", "--dry-run=server", "-f"])
         .arg(&file));
@@ -75,12 +81,24 @@ fn installing_the_chart_creates_the_deployment_and_least_privilege_rbac() {
         .arg(chart())
         .args(["--namespace", &ns, "--create-namespace", "--wait=false"]));
     let deploy = run(Command::new(kubectl()).args([
-        "get", "deployment", "vabot-vabot", "-n", &ns, "-o", "jsonpath={.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}",
+        "get",
+        "deployment",
+        "vabot-vabot",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}",
     ]));
     assert_eq!(deploy, "true");
     for target in ["voiceassistant-prod", "voiceassistant-infra"] {
         let rules = run(Command::new(kubectl()).args([
-            "get", "role", "vabot-vabot", "-n", target, "-o", "json",
+            "get",
+            "role",
+            "vabot-vabot",
+            "-n",
+            target,
+            "-o",
+            "json",
         ]));
         let role: serde_json::Value = serde_json::from_str(&rules).unwrap();
         let rules = role["rules"].as_array().unwrap();
@@ -88,9 +106,17 @@ fn installing_the_chart_creates_the_deployment_and_least_privilege_rbac() {
         for r in rules {
             let text = r.to_string();
             assert!(!text.contains("\"*\""), "wildcard in {text}");
-            if r["resources"].as_array().unwrap().iter().any(|x| x == "secrets") {
+            if r["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == "secrets")
+            {
                 assert_eq!(r["verbs"], serde_json::json!(["get"]), "{text}");
-                assert!(r["resourceNames"].is_array(), "secrets must be named: {text}");
+                assert!(
+                    r["resourceNames"].is_array(),
+                    "secrets must be named: {text}"
+                );
             }
         }
         run(Command::new(kubectl()).args(["get", "rolebinding", "vabot-vabot", "-n", target]));
@@ -99,5 +125,7 @@ fn installing_the_chart_creates_the_deployment_and_least_privilege_rbac() {
     let cr = run(Command::new(kubectl()).args(["get", "clusterrole", "vabot-vabot", "-o", "json"]));
     assert!(!cr.contains("impersonate"), "{cr}");
     run(Command::new(helm()).args(["uninstall", "vabot", "--namespace", &ns]));
-    let _ = Command::new(kubectl()).args(["delete", "namespace", &ns, "--wait=false"]).output();
+    let _ = Command::new(kubectl())
+        .args(["delete", "namespace", &ns, "--wait=false"])
+        .output();
 }

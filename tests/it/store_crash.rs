@@ -4,6 +4,7 @@
 //! round starts it, drives approval flows (`scale agent-engine 0` is destructive: alice
 //! asks, bob approves), kills it with SIGKILL at a random moment, and restarts it. At the
 //! end the store itself is the judge, through `vabot audit export` and `audit verify`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -42,7 +43,9 @@ fn start(db: &str) -> Bot {
 impl Bot {
     fn send(&mut self, line: &str) -> bool {
         let stdin = self.child.stdin.as_mut().expect("stdin");
-        writeln!(stdin, "{line}").and_then(|_| stdin.flush()).is_ok()
+        writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .is_ok()
     }
 
     /// The first line containing `needle` within the timeout.
@@ -152,11 +155,22 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
     assert!(verdict.contains("chain intact"), "{verdict}");
 
     let export = Command::new(crate::vabot_bin())
-        .args(["audit", "export", "--channel", "console:#incident-prod", "--format", "json"])
+        .args([
+            "audit",
+            "export",
+            "--channel",
+            "console:#incident-prod",
+            "--format",
+            "json",
+        ])
         .env("DATABASE_URL", &db)
         .output()
         .unwrap();
-    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
     let timeline: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
     let entries = timeline["entries"].as_array().expect("entries");
 
@@ -168,7 +182,10 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
         if approval.is_empty() {
             continue;
         }
-        status.insert(approval.clone(), e["approval_status"].as_str().unwrap_or_default().to_owned());
+        status.insert(
+            approval.clone(),
+            e["approval_status"].as_str().unwrap_or_default().to_owned(),
+        );
         match e["event"].as_str().unwrap_or_default() {
             "approval_requested" => {
                 requested.insert(approval);
@@ -195,6 +212,10 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
             other => panic!("{id} has unexpected status `{other}`"),
         }
     }
-    assert!(started.len() >= 10, "too few executions to mean anything: {}", started.len());
+    assert!(
+        started.len() >= 10,
+        "too few executions to mean anything: {}",
+        started.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,4 +1,5 @@
 //! Leader election against the real local control plane (KUBECONFIG from `deploy/dev/env up`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Every dependency command through the pipeline, against the local PostgreSQL, Redis and
 //! Prometheus, and fakes of Elasticsearch, Milvus and Nacos serving documented responses.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

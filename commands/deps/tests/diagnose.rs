@@ -1,5 +1,6 @@
 //! Each diagnose playbook finds a seeded fault: in the cluster snapshot, in the local
 //! PostgreSQL, Redis and Prometheus, or in the Milvus fake.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

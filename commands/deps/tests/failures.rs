@@ -1,5 +1,6 @@
 //! Each way a dependency can fail gives a clear reply within the timeout, and no reply,
 //! error or log detail ever contains a connection string.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

@@ -771,31 +771,6 @@ pub fn log_message(title: &str, pod: &str, clean: &str) -> Message {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_long_log_shows_its_tail_inline_and_attaches_the_whole_text() {
-        let log: String = (0..200).map(|i| format!("line {i}\n")).collect();
-        let m = log_message("Logs", "p-1", &log);
-        assert_eq!(m.attachments.len(), 1);
-        assert_eq!(m.attachments[0].bytes, log.as_bytes());
-        let text = m.plain_text();
-        assert!(
-            text.contains("line 199") && !text.contains("line 100\n"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn a_short_log_is_shown_whole_without_attachment() {
-        let m = log_message("Logs", "p-1", "a\nb\n");
-        assert!(m.attachments.is_empty());
-        assert!(m.plain_text().contains('b'));
-    }
-}
-
 async fn endpoints(ctx: &Ctx, svc: &Service) -> Result<Message, ExecError> {
     let ns = svc.namespace.as_str();
     let api: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), ns);
@@ -1467,4 +1442,29 @@ async fn istio(inner: &Inner, ctx: &Ctx, namespaces: &[String]) -> Result<Messag
         m.table(&["VIRTUALSERVICE", "ROUTE", "WEIGHTS"], routes)
     };
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_log_shows_its_tail_inline_and_attaches_the_whole_text() {
+        let log: String = (0..200).map(|i| format!("line {i}\n")).collect();
+        let m = log_message("Logs", "p-1", &log);
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].bytes, log.as_bytes());
+        let text = m.plain_text();
+        assert!(
+            text.contains("line 199") && !text.contains("line 100\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_short_log_is_shown_whole_without_attachment() {
+        let m = log_message("Logs", "p-1", "a\nb\n");
+        assert!(m.attachments.is_empty());
+        assert!(m.plain_text().contains('b'));
+    }
 }

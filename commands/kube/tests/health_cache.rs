@@ -1,6 +1,7 @@
 //! `health` answers from the watch caches: no API request once synced (counted by a TCP
 //! proxy on loopback in front of the API server), a CrashLoopBackOff shows up as soon as
 //! the watch delivers it, and the caches recover after the API server was unreachable.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

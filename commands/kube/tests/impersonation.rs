@@ -1,5 +1,6 @@
 //! Impersonation against real RBAC objects: the cluster's own Role/RoleBinding decide,
 //! on top of vabot's policy.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Parity with kubectl: the same operation through `kubectl` on one Deployment and
 //! through the bot on an identical twin must leave identical pod templates (ignoring
 //! the pod-template-hash) and identical revision histories.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Every read command through `pipeline::handle` against the seeded VoiceHelper
 //! namespaces (read-only: nothing here changes them), compared with the API's own state.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

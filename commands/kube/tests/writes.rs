@@ -1,5 +1,6 @@
 //! Every write command through `pipeline::handle`, against the real control plane, each
 //! in its own namespace; assertions are on the cluster's resulting state.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

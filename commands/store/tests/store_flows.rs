@@ -1,5 +1,6 @@
 //! The pipeline's approval flows on SqlStore (both backends), with restarts: a fresh
 //! `Deps` and a fresh store connection on the same database, as after a crash.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Discord payloads as the real API sends them (v10), shared by the fake and by the test
 //! that proves serenity's own model types accept every one of them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use serde_json::{Value, json};
 
@@ -229,4 +230,63 @@ pub fn dispatch(t: &str, s: u64, d: Value) -> Value {
 
 pub fn hello() -> Value {
     json!({"op": 10, "d": {"heartbeat_interval": 41250}})
+}
+
+/// Someone's message (not the bot's) as `GET /channels/{c}/messages/{m}` returns it.
+pub fn user_message(id: u64, channel: u64, author: u64, content: &str) -> Value {
+    let mut m = message(id, channel, content, json!([]), 0);
+    m["author"] = user(author, false);
+    m["author"]["global_name"] = json!(format!("User {author}"));
+    m["timestamp"] = json!("2026-11-25T03:58:30.125000+00:00");
+    if let Some(o) = m.as_object_mut() {
+        o.remove("application_id");
+    }
+    m
+}
+
+/// A guild text channel as `GET /channels/{c}` returns it.
+pub fn text_channel(id: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 0,
+        "guild_id": GUILD_ID.to_string(),
+        "name": "incident-prod",
+        "position": 3,
+        "permission_overwrites": [],
+        "parent_id": null,
+        "nsfw": false,
+        "topic": null,
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "flags": 0
+    })
+}
+
+/// The DM channel `POST /users/@me/channels` opens with `user`.
+pub fn private_channel(id: u64, user_id: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [user(user_id, false)]
+    })
+}
+
+/// MESSAGE_REACTION_REMOVE's `d`: like an add, but without the member.
+pub fn reaction_removed(user_id: u64, channel: u64, message: u64, emoji: &str) -> Value {
+    json!({
+        "user_id": user_id.to_string(),
+        "channel_id": channel.to_string(),
+        "message_id": message.to_string(),
+        "guild_id": GUILD_ID.to_string(),
+        "emoji": {"id": null, "name": emoji},
+        "burst": false,
+        "type": 0
+    })
+}
+
+/// A member as `GET /guilds/{g}/members/{u}` returns it (no `guild_id`: serenity adds it).
+pub fn guild_member(id: u64, roles: &[u64]) -> Value {
+    member(id, roles)
 }

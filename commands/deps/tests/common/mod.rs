@@ -1,6 +1,7 @@
 //! Shared test setup: the local environment's endpoints, fakes for Elasticsearch, Milvus and
 //! Nacos (axum on 127.0.0.1:0, serving fixtures), a cluster with a seeded snapshot, and a
 //! pipeline world (demo policy, MemoryStore) around the real executor.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};

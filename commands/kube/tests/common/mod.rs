@@ -1,4 +1,5 @@
 //! Shared harness: the real local control plane, a namespace per test, the pipeline.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::sync::{Arc, RwLock};

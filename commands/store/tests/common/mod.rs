@@ -1,6 +1,6 @@
 //! Fresh databases for tests: a SQLite temp file, and a PostgreSQL schema of its own on
 //! the local server (`POSTGRES_URL`), dropped again when the test ends.
-
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -18,6 +18,7 @@ pub mod error;
 pub mod grammar;
 pub mod message;
 pub mod model;
+pub mod pins;
 pub mod pipeline;
 pub mod plan;
 pub mod ports;

@@ -52,6 +52,10 @@ pub enum EventKind {
     ExecutionFailed,
     IncidentStarted,
     IncidentEnded,
+    /// A chat message pinned into the timeline (a 📌 reaction); see `pins`.
+    MessagePinned,
+    /// A pinning reaction removed again.
+    MessageUnpinned,
 }
 
 impl EventKind {
@@ -71,6 +75,8 @@ impl EventKind {
             EventKind::ExecutionFailed => "execution_failed",
             EventKind::IncidentStarted => "incident_started",
             EventKind::IncidentEnded => "incident_ended",
+            EventKind::MessagePinned => "message_pinned",
+            EventKind::MessageUnpinned => "message_unpinned",
         }
     }
 }

@@ -144,3 +144,29 @@ impl Cluster for FakeCluster {
         }
     }
 }
+
+/// Pipeline dependencies on the demo policy and the VoiceHelper catalog, with a
+/// [`FakeCluster`], no dependency executor and a [`ManualClock`] at a fixed time.
+pub fn demo_deps(store: std::sync::Arc<dyn crate::store::Store>) -> crate::pipeline::Deps {
+    use std::sync::{Arc, RwLock};
+    let catalog = crate::catalog::Catalog::voicehelper();
+    let policy = crate::config::Policy::parse(
+        "policy.yaml",
+        include_str!("../../deploy/demo/policy.yaml"),
+        false,
+        &catalog,
+    )
+    .unwrap_or_else(|e| panic!("the demo policy parses: {e}"));
+    let start = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default();
+    crate::pipeline::Deps {
+        catalog: Arc::new(catalog),
+        policy: Arc::new(RwLock::new(Arc::new(policy))),
+        directory: Arc::new(crate::config::Directory::default()),
+        cluster: Arc::new(FakeCluster::new()),
+        dependencies: Arc::new(crate::ports::Unconfigured),
+        store,
+        clock: Arc::new(ManualClock::new(start)),
+    }
+}

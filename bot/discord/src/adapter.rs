@@ -6,8 +6,13 @@
 //! - ✅/❌ on an approval card and the Approve/Deny buttons vote through
 //!   [`pipeline::handle_vote`]. The card is found through the store, never in memory, so
 //!   votes keep working after a reconnect or a restart.
+//! - 📌 on any message pins it into the channel's timeline, and taking it back unpins it
+//!   (`pin.rs`).
 
-use std::sync::{Arc, OnceLock};
+mod pin;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -46,6 +51,11 @@ struct Inner {
     schema: Arc<Schema>,
     /// The bot's own user, from READY: its reactions on its cards are not votes.
     me: OnceLock<UserId>,
+    /// Channel → its parent when it is a thread (`None`: not a thread). Immutable facts,
+    /// so one REST lookup per channel.
+    parents: Mutex<HashMap<ChannelId, Option<ChannelId>>>,
+    /// Who was already told that pins do not work in a channel outside the policy.
+    told: Mutex<HashSet<(UserId, ChannelId)>>,
 }
 
 impl Adapter {
@@ -56,6 +66,8 @@ impl Adapter {
                 deps,
                 schema,
                 me: OnceLock::new(),
+                parents: Mutex::new(HashMap::new()),
+                told: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -84,6 +96,10 @@ impl EventHandler for Adapter {
 
     async fn reaction_add(&self, ctx: Context, reaction: Reaction) {
         self.inner.on_reaction(&ctx, reaction).await;
+    }
+
+    async fn reaction_remove(&self, ctx: Context, reaction: Reaction) {
+        self.inner.on_reaction_removed(&ctx, reaction).await;
     }
 }
 
@@ -165,7 +181,7 @@ fn parse_button(custom_id: &str) -> Option<(Verdict, ApprovalId)> {
 }
 
 /// Emoji compare without the variation selector some clients add (✅ vs ✅︎).
-fn same_emoji(a: &str, b: &str) -> bool {
+pub(crate) fn same_emoji(a: &str, b: &str) -> bool {
     let strip = |s: &str| s.replace('\u{fe0f}', "");
     strip(a) == strip(b)
 }
@@ -258,6 +274,7 @@ impl Inner {
             }
             Err(e) => {
                 warn!(error = %e, channel = %channel, "Posting a message failed");
+                api_error("post");
                 None
             }
         }
@@ -285,6 +302,7 @@ impl Inner {
         if let Err(e) = cmd.defer(&ctx.http).await {
             // Also what a replayed interaction gets: it was answered the first time.
             warn!(error = %e, interaction = %cmd.id, "Deferring an interaction failed");
+            api_error("defer");
             return;
         }
         let text = match self.schema.text_of(&cmd.data.options) {
@@ -423,6 +441,7 @@ impl Inner {
             r.ephemeral = true;
             if let Err(e) = cmd.create_followup(&ctx.http, r.followup()).await {
                 warn!(error = %e, "Ephemeral follow-up failed");
+                api_error("follow_up");
             }
         }
     }
@@ -555,6 +574,7 @@ impl Inner {
                 .await
         {
             warn!(error = %e, approval = %id, "Updating the approval card failed");
+            api_error("update_card");
         }
         let mut private = Vec::new();
         for m in &reply.messages {
@@ -575,6 +595,10 @@ impl Inner {
         let Some(emoji) = emoji_name(&r.emoji) else {
             return;
         };
+        if same_emoji(&emoji, &self.config.pin_emoji) {
+            self.pin_added(ctx, r).await;
+            return;
+        }
         let verdict = if same_emoji(&emoji, &self.config.approve_emoji) {
             Verdict::Approve
         } else if same_emoji(&emoji, &self.config.deny_emoji) {
@@ -660,6 +684,7 @@ impl Inner {
                 // Slow (a long execution): acknowledge now, update the card when done.
                 if let Err(e) = c.defer(&ctx.http).await {
                     warn!(error = %e, "Acknowledging a button failed");
+                    api_error("ack_button");
                 }
                 match vote.await {
                     Ok(reply) => (reply, false),
@@ -754,4 +779,10 @@ mod tests {
         assert!(same_emoji("✅\u{fe0f}", "✅"));
         assert!(!same_emoji("❌", "✅"));
     }
+}
+
+/// Counts a failed Discord REST call for `/metrics` (bounded labels: the operation only).
+fn api_error(op: &'static str) {
+    metrics::counter!("vabot_platform_api_errors_total", "platform" => "discord", "method" => op)
+        .increment(1);
 }

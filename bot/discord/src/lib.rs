@@ -1,5 +1,7 @@
 //! The Discord adapter: the `/va` application command, reactions and buttons → the
-//! pipeline; replies → embeds in a thread per invocation.
+//! pipeline; replies → embeds in a thread per invocation. A 📌 (`pin_emoji`) on any
+//! message fetches it over REST and pins it into the channel's timeline
+//! (`vabot_commands::pins`); removing the reaction unpins it.
 //!
 //! It never talks to Kubernetes or a database itself: commands go through
 //! [`vabot_commands::pipeline::handle`], votes through
@@ -50,6 +52,11 @@ pub struct DiscordConfig {
     /// The reaction that denies an approval card.
     #[serde(default = "default_deny_emoji")]
     pub deny_emoji: String,
+    /// The reaction that pins any message into the channel's timeline (removing it
+    /// unpins). The pinned text needs the Message Content intent switched on for the
+    /// application in the Developer Portal (see [`intents`]).
+    #[serde(default = "default_pin_emoji")]
+    pub pin_emoji: String,
 }
 
 fn default_approve_emoji() -> String {
@@ -58,6 +65,10 @@ fn default_approve_emoji() -> String {
 
 fn default_deny_emoji() -> String {
     "❌".into()
+}
+
+fn default_pin_emoji() -> String {
+    "📌".into()
 }
 
 impl Default for DiscordConfig {
@@ -70,6 +81,7 @@ impl Default for DiscordConfig {
             gateway_url: None,
             approve_emoji: default_approve_emoji(),
             deny_emoji: default_deny_emoji(),
+            pin_emoji: default_pin_emoji(),
         }
     }
 }
@@ -87,8 +99,16 @@ pub enum DiscordError {
     Gateway(#[source] serenity::Error),
 }
 
-/// The gateway intents the adapter needs: guilds (threads) and reactions on messages.
-/// Interactions need none; message content is never read.
+/// The gateway intents the adapter needs: guilds (threads) and reactions on messages
+/// (`GUILD_MESSAGE_REACTIONS` carries both MESSAGE_REACTION_ADD and _REMOVE, threads
+/// included). Interactions need none.
+///
+/// `MESSAGE_CONTENT` is deliberately not requested: no gateway event's text is read. A
+/// pinned message is fetched over REST, where Discord returns its text only if the
+/// application has the Message Content intent switched on in the Developer Portal (Bot →
+/// Privileged Gateway Intents); without it a pin keeps author, time and link but an empty
+/// text. Asking for it here instead would make Discord refuse the whole connection (close
+/// code 4014) wherever the portal switch is off.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGE_REACTIONS
 }
@@ -119,6 +139,20 @@ pub async fn run(
     if config.application_id == 0 {
         return Err(DiscordError::Config(
             "discord.application_id is missing (Developer Portal → General Information)".into(),
+        ));
+    }
+    let emoji = [&config.approve_emoji, &config.deny_emoji, &config.pin_emoji];
+    if emoji.iter().any(|e| e.trim().is_empty()) {
+        return Err(DiscordError::Config(
+            "discord.approve_emoji, deny_emoji and pin_emoji must not be empty".into(),
+        ));
+    }
+    if adapter::same_emoji(emoji[0], emoji[1])
+        || adapter::same_emoji(emoji[2], emoji[0])
+        || adapter::same_emoji(emoji[2], emoji[1])
+    {
+        return Err(DiscordError::Config(
+            "discord.approve_emoji, deny_emoji and pin_emoji must be three different emoji".into(),
         ));
     }
     let schema = Arc::new(Schema::generate().map_err(DiscordError::Schema)?);
@@ -155,6 +189,7 @@ mod tests {
                 .unwrap();
         assert_eq!(c.approve_emoji, "✅");
         assert_eq!(c.deny_emoji, "❌");
+        assert_eq!(c.pin_emoji, "📌");
         assert_eq!(c.api_base, None);
         assert!(!format!("{c:?}").contains("\"t\""), "the token is redacted");
         assert!(
@@ -229,5 +264,20 @@ mod tests {
         )
         .await;
         assert!(matches!(no_app, Err(DiscordError::Config(m)) if m.contains("application_id")));
+        let pin_votes = run(
+            DiscordConfig {
+                token: Secret::new("t"),
+                application_id: 7,
+                pin_emoji: "✅\u{fe0f}".into(),
+                ..DiscordConfig::default()
+            },
+            deps(),
+            async {},
+        )
+        .await;
+        assert!(
+            matches!(pin_votes, Err(DiscordError::Config(m)) if m.contains("three different emoji")),
+            "a pin emoji that also approves is refused before connecting"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Events in, replies out: the part both transports share.
 
+mod pin;
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -190,7 +192,7 @@ impl SlackAdapter {
         self.deliver(reply, &target, progress).await;
     }
 
-    /// Events API: `@va …` mentions and approval reactions.
+    /// Events API: `@va …` mentions, approval reactions and pins.
     pub async fn on_push(&self, ev: SlackPushEventCallback) {
         let delivery = format!("evt:{}", ev.event_id.0);
         if !self.first_seen(&delivery) {
@@ -217,14 +219,21 @@ impl SlackAdapter {
                 };
                 self.run(inv, target).await;
             }
+            SlackEventCallbackBody::ReactionAdded(r) if self.is_pin(&r.reaction.0) => {
+                self.on_pin(&team, &r.user.0, r.item, true, delivery).await;
+            }
+            SlackEventCallbackBody::ReactionRemoved(r) if self.is_pin(&r.reaction.0) => {
+                self.on_pin(&team, &r.user.0, r.item, false, delivery).await;
+            }
             SlackEventCallbackBody::ReactionAdded(r) => {
-                let verdict = if r.reaction.0 == self.config.approve_reaction {
-                    Verdict::Approve
-                } else if r.reaction.0 == self.config.deny_reaction {
-                    Verdict::Deny
-                } else {
-                    return;
-                };
+                let verdict =
+                    if SlackConfig::is_reaction(&r.reaction.0, &self.config.approve_reaction) {
+                        Verdict::Approve
+                    } else if SlackConfig::is_reaction(&r.reaction.0, &self.config.deny_reaction) {
+                        Verdict::Deny
+                    } else {
+                        return;
+                    };
                 let SlackReactionsItem::Message(msg) = r.item else {
                     return;
                 };

@@ -210,3 +210,13 @@ pub fn working_message(text: &str) -> Result<SlackMessageContent, serde_json::Er
         .with_text(format!("Working on {}…", text.trim()))
         .with_blocks(blocks))
 }
+
+/// A one-line private note, e.g. the acknowledgement of a pin. `line` is mrkdwn the caller
+/// built (escaping what users wrote); `fallback` is its plain-text form.
+pub fn note(line: &str, fallback: &str) -> Result<SlackMessageContent, serde_json::Error> {
+    let blocks: Vec<SlackBlock> =
+        serde_json::from_value(json!([{"type": "context", "elements": [mrkdwn(line)]}]))?;
+    Ok(SlackMessageContent::new()
+        .with_text(truncate(fallback, MAX_FALLBACK_TEXT))
+        .with_blocks(blocks))
+}

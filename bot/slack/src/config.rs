@@ -40,6 +40,10 @@ pub struct SlackConfig {
     /// The reaction that denies a request.
     #[serde(default = "default_deny")]
     pub deny_reaction: String,
+    /// The reaction that pins any message into the channel's timeline (removing it
+    /// unpins); needs the `channels:history` / `groups:history` scopes to read the message.
+    #[serde(default = "default_pin")]
+    pub pin_reaction: String,
     /// Minimum gap between two messages to one channel, in milliseconds (Slack allows
     /// about one message per second per channel).
     #[serde(default = "default_pace_ms")]
@@ -64,6 +68,9 @@ fn default_approve() -> String {
 }
 fn default_deny() -> String {
     "x".into()
+}
+fn default_pin() -> String {
+    "pushpin".into()
 }
 fn default_pace_ms() -> u64 {
     1000
@@ -90,11 +97,18 @@ impl SlackConfig {
             app_token: None,
             approve_reaction: default_approve(),
             deny_reaction: default_deny(),
+            pin_reaction: default_pin(),
             pace_ms: default_pace_ms(),
             progress_after_ms: default_progress_ms(),
             max_body_bytes: default_max_body(),
             socket_connections: default_connections(),
         }
+    }
+
+    /// Whether a reaction Slack reports (`pushpin`) is the one configured as `configured`
+    /// (written with or without colons).
+    pub fn is_reaction(reported: &str, configured: &str) -> bool {
+        reaction_name(reported) == reaction_name(configured)
     }
 
     pub fn pace(&self) -> Duration {
@@ -117,6 +131,19 @@ impl SlackConfig {
         if self.api_base.ends_with('/') {
             return bad("slack.api_base must not end with `/`");
         }
+        let names = [
+            reaction_name(&self.approve_reaction),
+            reaction_name(&self.deny_reaction),
+            reaction_name(&self.pin_reaction),
+        ];
+        if names.iter().any(|n| n.is_empty()) {
+            return bad("slack.approve_reaction, deny_reaction and pin_reaction must not be empty");
+        }
+        if names[0] == names[1] || names[2] == names[0] || names[2] == names[1] {
+            return bad(
+                "slack.approve_reaction, deny_reaction and pin_reaction must be three different emoji",
+            );
+        }
         match self.mode {
             SlackMode::Http if self.signing_secret.expose().is_empty() => {
                 bad("slack.signing_secret is required in HTTP mode")
@@ -134,6 +161,11 @@ impl SlackConfig {
     }
 }
 
+/// `:pushpin:` → `pushpin`: Slack reports names without colons.
+fn reaction_name(name: &str) -> &str {
+    name.trim().trim_matches(':')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +179,7 @@ mod tests {
         assert_eq!(c.api_base, "https://slack.com/api");
         assert_eq!(c.approve_reaction, "white_check_mark");
         assert_eq!(c.deny_reaction, "x");
+        assert_eq!(c.pin_reaction, "pushpin");
         assert_eq!(c.pace(), Duration::from_secs(1));
         assert!(c.validate().is_ok());
         assert!(
@@ -168,6 +201,18 @@ mod tests {
             c.validate().is_err(),
             "a trailing slash would break method URLs"
         );
+    }
+
+    #[test]
+    fn the_pin_reaction_must_differ_from_the_vote_reactions() {
+        let mut c = SlackConfig::new("xoxb-1", "s");
+        c.pin_reaction = ":white_check_mark:".into();
+        let err = c.validate().expect_err("a pin that would also approve");
+        assert!(err.to_string().contains("three different emoji"), "{err}");
+        c.pin_reaction = ":round_pushpin:".into();
+        assert!(c.validate().is_ok());
+        assert!(SlackConfig::is_reaction("round_pushpin", &c.pin_reaction));
+        assert!(!SlackConfig::is_reaction("pushpin", &c.pin_reaction));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The Slack adapter: slash commands, `@va` mentions, reactions and buttons → the
-//! pipeline; replies → Block Kit in the command's thread.
+//! pipeline; replies → Block Kit in the command's thread. A 📌 (`pin_reaction`) on any
+//! message fetches it through the Web API and pins it into the channel's timeline
+//! (`vabot_commands::pins`); removing the reaction unpins it.
 //!
 //! Two transports, chosen by [`SlackConfig::mode`]: HTTP ([`http_router`], signed
 //! requests) and Socket Mode ([`run_socket_mode`]). Both hand the same typed
@@ -28,6 +30,8 @@ pub enum SlackError {
     #[error("Slack's {method} failed")]
     Api {
         method: &'static str,
+        /// Slack's error code (`not_in_channel`, `missing_scope`…) when it answered with one.
+        code: Option<String>,
         /// Log-only: the library's error.
         detail: String,
     },

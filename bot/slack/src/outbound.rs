@@ -1,5 +1,6 @@
 //! Everything the bot sends to Slack: paced per channel, and retried once after the
-//! `Retry-After` Slack gives with a 429.
+//! `Retry-After` Slack gives with a 429. Also the few reads the adapter makes (a pinned
+//! message and its permalink), retried the same way but not paced.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,7 +74,7 @@ impl Outbound {
         }
     }
 
-    /// Runs one call; on a 429 waits `Retry-After` and tries exactly once more.
+    /// Runs one message-sending call in the channel's pace.
     async fn call<T, F, Fut>(
         &self,
         method: &'static str,
@@ -85,6 +86,20 @@ impl Outbound {
         Fut: std::future::Future<Output = ClientResult<T>>,
     {
         self.pace(channel).await;
+        self.retrying(method, channel, f).await
+    }
+
+    /// Runs one call; on a 429 waits `Retry-After` and tries exactly once more.
+    async fn retrying<T, F, Fut>(
+        &self,
+        method: &'static str,
+        channel: &str,
+        f: F,
+    ) -> Result<T, SlackError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ClientResult<T>>,
+    {
         match f().await {
             Ok(v) => Ok(v),
             Err(SlackClientError::RateLimitError(e)) => {
@@ -101,6 +116,10 @@ impl Outbound {
                     secs = after.as_secs(),
                     "Slack rate-limited the call; retrying after Retry-After"
                 );
+                metrics::counter!("vabot_platform_rate_limited_total", "platform" => "slack", "method" => method)
+                    .increment(1);
+                metrics::histogram!("vabot_platform_rate_limit_wait_seconds", "platform" => "slack")
+                    .record(after.as_secs_f64());
                 tokio::time::sleep(after).await;
                 f().await.map_err(|e| api_error(method, e))
             }
@@ -201,10 +220,76 @@ impl Outbound {
         .await
         .map(|_| ())
     }
+
+    /// The message `ts` of `channel`: a channel message through conversations.history
+    /// (`latest`=ts, inclusive, limit 1), else a thread reply through conversations.replies.
+    /// `None` when Slack has no message with exactly that `ts` (deleted).
+    pub async fn message(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<SlackHistoryMessage>, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.into())
+            .with_latest(ts.into())
+            .with_inclusive(true)
+            .with_limit(1);
+        let history = self
+            .retrying("conversations.history", channel, || {
+                session.conversations_history(&req)
+            })
+            .await?;
+        // History holds only channel-level messages: for a thread reply it answers with
+        // the channel message before it, so only an exact `ts` counts.
+        if let Some(m) = history.messages.into_iter().find(|m| m.origin.ts.0 == ts) {
+            return Ok(Some(m));
+        }
+        // The thread's parent may come first, so ask for two and pick the exact `ts`.
+        let req = SlackApiConversationsRepliesRequest::new(channel.into(), ts.into())
+            .with_latest(ts.into())
+            .with_oldest(ts.into())
+            .with_inclusive(true)
+            .with_limit(2);
+        match self
+            .retrying("conversations.replies", channel, || {
+                session.conversations_replies(&req)
+            })
+            .await
+        {
+            Ok(replies) => Ok(replies.messages.into_iter().find(|m| m.origin.ts.0 == ts)),
+            Err(SlackError::Api {
+                code: Some(code), ..
+            }) if code == "thread_not_found" || code == "message_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// chat.getPermalink: the link that opens the message (in its thread, for a reply).
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiChatGetPermalinkRequest::new(channel.into(), ts.into());
+        let resp = self
+            .retrying("chat.getPermalink", channel, || {
+                session.chat_get_permalink(&req)
+            })
+            .await?;
+        Ok(resp.permalink.to_string())
+    }
 }
 
 fn api_error(method: &'static str, e: SlackClientError) -> SlackError {
     let detail = e.to_string();
     warn!(method, detail = %detail, "Slack call failed");
-    SlackError::Api { method, detail }
+    metrics::counter!("vabot_platform_api_errors_total", "platform" => "slack", "method" => method)
+        .increment(1);
+    let code = match &e {
+        SlackClientError::ApiError(api) => Some(api.code.clone()),
+        _ => None,
+    };
+    SlackError::Api {
+        method,
+        code,
+        detail,
+    }
 }

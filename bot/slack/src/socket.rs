@@ -79,6 +79,7 @@ pub async fn run_socket_mode(
         .await
         .map_err(|e| SlackError::Api {
             method: "apps.connections.open",
+            code: None,
             detail: e.to_string(),
         })?;
     listener.start().await;

@@ -1,5 +1,6 @@
 //! The bot in HTTP mode against the fake Slack: signed requests through the router,
 //! replies through the Web API client.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 
@@ -576,7 +577,7 @@ async fn long_output_is_previewed_in_the_thread_and_uploaded_whole_as_a_file() {
 }
 
 #[tokio::test]
-async fn slash_command_acks_stay_fast_under_a_burst() {
+async fn every_ack_of_a_burst_meets_slacks_deadline() {
     use tower::ServiceExt;
     let w = world(Options::default()).await;
     let mut handles = Vec::new();
@@ -600,13 +601,11 @@ async fn slash_command_acks_stay_fast_under_a_burst() {
         assert_eq!(status, 200);
         times.push(t);
     }
-    times.sort();
-    let p50 = times[times.len() / 2];
-    let p99 = times[times.len() * 99 / 100];
-    println!("slash-command ack over 200 in flight: p50 {p50:?}, p99 {p99:?}");
+    // Every one inside Slack's 3 s deadline; the latency figures are benchmarks.
+    let slowest = times.iter().max().copied().unwrap_or_default();
     assert!(
-        p99 < Duration::from_millis(500),
-        "p99 ack {p99:?}; Slack's deadline is 3 s"
+        slowest < Duration::from_secs(3),
+        "the slowest ack took {slowest:?}, past Slack's deadline"
     );
 }
 

@@ -1,4 +1,5 @@
 //! The shipped app manifest asks for exactly what the adapter uses.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use serde_json::Value;
 
@@ -17,15 +18,19 @@ fn the_manifest_requests_exactly_the_bot_scopes_the_adapter_uses() {
         .filter_map(Value::as_str)
         .collect();
     scopes.sort_unstable();
-    // commands: /va; app_mentions:read: @va; reactions:read: votes; chat:write:
+    // commands: /va; app_mentions:read: @va; reactions:read: votes and pins;
+    // channels:history / groups:history: conversations.history and .replies for a pinned
+    // message in a public / private channel (chat.getPermalink needs none); chat:write:
     // postMessage/update/postEphemeral; files:write: the external upload flow.
     assert_eq!(
         scopes,
         [
             "app_mentions:read",
+            "channels:history",
             "chat:write",
             "commands",
             "files:write",
+            "groups:history",
             "reactions:read"
         ]
     );
@@ -47,7 +52,11 @@ fn the_manifest_wires_the_command_events_and_interactivity_to_the_routes() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(events, ["app_mention", "reaction_added"]);
+    // reaction_removed: taking the pin reaction back unpins.
+    assert_eq!(
+        events,
+        ["app_mention", "reaction_added", "reaction_removed"]
+    );
     assert!(
         m["settings"]["event_subscriptions"]["request_url"]
             .as_str()

@@ -1,5 +1,6 @@
 //! Block Kit rendering, pinned by snapshots of the JSON payloads; and the fake's
 //! fixtures read into slack-morphism's own types.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 
@@ -146,4 +147,86 @@ fn the_fakes_fixtures_deserialize_into_slack_morphisms_types() {
     .expect("complete");
     serde_json::from_value::<SlackApiAppsConnectionOpenResponse>(body("apps.connections.open"))
         .expect("connections.open");
+
+    // Pins: the reaction events, the messages the fake keeps, and its history answers.
+    let ev: SlackPushEvent =
+        serde_json::from_value(reaction_removed("Ev8", ALICE, "pushpin", CHANNEL, "1.2"))
+            .expect("reaction_removed");
+    let SlackPushEvent::EventCallback(cb) = ev else {
+        panic!("not a callback")
+    };
+    assert!(matches!(
+        cb.event,
+        SlackEventCallbackBody::ReactionRemoved(_)
+    ));
+    let ev: SlackPushEvent =
+        serde_json::from_value(reaction_on_message("Ev9", ALICE, "pushpin", CHANNEL, "1.2"))
+            .expect("reaction on someone's message");
+    assert!(matches!(
+        ev,
+        SlackPushEvent::EventCallback(SlackPushEventCallback {
+            event: SlackEventCallbackBody::ReactionAdded(_),
+            ..
+        })
+    ));
+    let parent = history_message(DAVE, "parent", "1764000300.000100", None);
+    let reply = history_message(
+        DAVE,
+        "reply",
+        "1764000350.000200",
+        Some("1764000300.000100"),
+    );
+    let m: SlackHistoryMessage = serde_json::from_value(reply.clone()).expect("a reply");
+    assert_eq!(
+        m.origin.thread_ts.map(|t| t.0).as_deref(),
+        Some("1764000300.000100")
+    );
+    assert_eq!(m.sender.user.map(|u| u.0).as_deref(), Some(DAVE));
+    let kept = vec![(CHANNEL.to_owned(), parent), (CHANNEL.to_owned(), reply)];
+    let args = |pairs: &[(&str, &str)]| -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+                .collect(),
+        )
+    };
+    let h = common::fake::history_body(
+        &kept,
+        &args(&[
+            ("channel", CHANNEL),
+            ("latest", "1764000350.000200"),
+            ("inclusive", "true"),
+            ("limit", "1"),
+        ]),
+    );
+    let h: SlackApiConversationsHistoryResponse = serde_json::from_value(h).expect("history");
+    assert_eq!(
+        h.messages[0].origin.ts.0, "1764000300.000100",
+        "history holds channel messages only"
+    );
+    let r = common::fake::replies_body(
+        &kept,
+        &args(&[
+            ("channel", CHANNEL),
+            ("ts", "1764000350.000200"),
+            ("latest", "1764000350.000200"),
+            ("oldest", "1764000350.000200"),
+            ("inclusive", "true"),
+            ("limit", "2"),
+        ]),
+    );
+    let r: SlackApiConversationsRepliesResponse = serde_json::from_value(r).expect("replies");
+    let ts: Vec<&str> = r.messages.iter().map(|m| m.origin.ts.0.as_str()).collect();
+    assert_eq!(ts, ["1764000300.000100", "1764000350.000200"]);
+    let p = common::fake::permalink_body(
+        &kept,
+        &args(&[("channel", CHANNEL), ("message_ts", "1764000350.000200")]),
+    );
+    let p: SlackApiChatGetPermalinkResponse = serde_json::from_value(p).expect("permalink");
+    assert!(p.permalink.as_str().contains("thread_ts=1764000300.000100"));
+    // Errors are Slack's shape: `ok: false` and a code.
+    let missing = common::fake::replies_body(&[], &args(&[("channel", CHANNEL), ("ts", "1.1")]));
+    assert_eq!(missing["ok"], false);
+    assert_eq!(missing["error"], "thread_not_found");
 }

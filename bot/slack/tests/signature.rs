@@ -1,4 +1,5 @@
 //! Request signatures: Slack's published example, and every way a request is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The bot in Socket Mode: it dials the fake's WebSocket (found through
 //! apps.connections.open), receives envelopes and acks each one.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod common;
 
@@ -286,5 +287,62 @@ async fn a_socket_mode_vote_after_expiry_is_refused_privately() {
         })
         .await;
     assert_eq!(c.w.cluster.executed(), 0);
+    c.close().await;
+}
+
+#[tokio::test]
+async fn a_socket_mode_pin_and_its_removal_go_in_and_out_of_the_timeline() {
+    use vabot_commands::pins::current_pins;
+    let c = connected().await;
+    let ts = "1764000300.000100";
+    c.w.fake.put_message(
+        CHANNEL,
+        history_message(DAVE, "db connections at 98% of max", ts, None),
+    );
+    let pins = |w: &World| {
+        let store = w.store.clone();
+        async move {
+            current_pins(
+                &store
+                    .events(Some(&format!("slack:{CHANNEL}")), None)
+                    .await
+                    .expect("events"),
+            )
+        }
+    };
+    c.w.fake.send_envelope(envelope_event(
+        "env-p1",
+        reaction_on_message("Ev7PIN", BOB, "pushpin", CHANNEL, ts),
+    ));
+    c.acked("env-p1").await;
+    c.w.fake
+        .wait_for("the pin note", |x| {
+            x.iter().any(|c| {
+                c.method == "chat.postEphemeral"
+                    && c.str("user") == Some(BOB)
+                    && c.text().contains("Pinned")
+            })
+        })
+        .await;
+    let now = pins(&c.w).await;
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].message.text, "db connections at 98% of max");
+    assert_eq!(now[0].message.author, DAVE);
+
+    c.w.fake.send_envelope(envelope_event(
+        "env-p2",
+        reaction_removed("Ev7UNPIN", BOB, "pushpin", CHANNEL, ts),
+    ));
+    c.acked("env-p2").await;
+    c.w.fake
+        .wait_for("the unpin note", |x| {
+            x.iter().any(|c| {
+                c.method == "chat.postEphemeral"
+                    && c.str("user") == Some(BOB)
+                    && c.text().contains("Removed from")
+            })
+        })
+        .await;
+    assert!(pins(&c.w).await.is_empty());
     c.close().await;
 }

@@ -1,6 +1,10 @@
 //! A local fake of Discord: the REST API under `/api/v10` and the gateway at `/gw`, on
 //! 127.0.0.1. It records every REST call, answers with payloads from [`fixtures`], and
 //! lets a test inject gateway events, drop the connection, and see RESUME or IDENTIFY.
+//! It keeps the messages, threads and member roles a test gives it and serves them over
+//! REST, opens DM channels, and — as Discord does — tells the gateway when a reaction is
+//! deleted.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -99,6 +103,16 @@ pub struct Inner {
     pub responses: Mutex<Vec<(String, Value)>>,
     /// interaction token → channel, so follow-ups land where the command was typed.
     tokens: Mutex<HashMap<String, u64>>,
+    /// (channel, message id) → the message `GET /channels/{c}/messages/{m}` returns.
+    messages: Mutex<HashMap<(u64, u64), Value>>,
+    /// Channels whose messages the bot may not read (403 Missing Access).
+    forbidden: Mutex<Vec<u64>>,
+    /// thread → parent channel.
+    threads: Mutex<HashMap<u64, u64>>,
+    /// user → guild role ids, for `GET /guilds/{g}/members/{u}`.
+    roles: Mutex<HashMap<u64, Vec<u64>>>,
+    /// DM channel → the user it is with.
+    dms: Mutex<HashMap<u64, u64>>,
     addr: Mutex<Option<SocketAddr>>,
 }
 
@@ -144,6 +158,51 @@ impl FakeDiscord {
     /// Sends a dispatch now, or queues it for RESUME replay when disconnected.
     pub fn dispatch(&self, t: &str, d: Value) {
         self.inner.dispatch(t, d);
+    }
+
+    /// A message someone posted, for the bot to fetch.
+    pub fn put_message(&self, channel: u64, id: u64, author: u64, content: &str) {
+        self.inner.messages.lock().unwrap().insert(
+            (channel, id),
+            fx::user_message(id, channel, author, content),
+        );
+    }
+
+    /// A thread someone started under `parent`.
+    pub fn put_thread(&self, thread: u64, parent: u64) {
+        self.inner.threads.lock().unwrap().insert(thread, parent);
+    }
+
+    /// The bot lacks Read Message History in `channel`.
+    pub fn forbid_reading(&self, channel: u64) {
+        self.inner.forbidden.lock().unwrap().push(channel);
+    }
+
+    /// The guild roles `user` has, as the members endpoint reports them.
+    pub fn set_roles(&self, user: u64, roles: &[u64]) {
+        self.inner
+            .roles
+            .lock()
+            .unwrap()
+            .insert(user, roles.to_vec());
+    }
+
+    /// The texts of the direct messages the bot sent to `user`, oldest first.
+    pub fn dms_to(&self, user: u64) -> Vec<String> {
+        let dms = self.inner.dms.lock().unwrap().clone();
+        self.calls()
+            .iter()
+            .filter(|c| c.method == "POST" && c.path.ends_with("/messages"))
+            .filter(|c| {
+                c.path
+                    .split('/')
+                    .nth(2)
+                    .and_then(|ch| ch.parse::<u64>().ok())
+                    .and_then(|ch| dms.get(&ch))
+                    == Some(&user)
+            })
+            .map(Call::text)
+            .collect()
     }
 
     pub fn remember_token(&self, interaction: u64, channel: u64) {
@@ -398,7 +457,50 @@ async fn rest(
         ("DELETE", ["webhooks", _, _, "messages", _]) => (204, Value::Null),
         ("POST", ["channels", c, "messages", _, "threads"]) => {
             let name = body["name"].as_str().unwrap_or("thread");
-            (201, fx::thread(inner.id(), c.parse().unwrap_or(0), name))
+            let parent = c.parse().unwrap_or(0);
+            let id = inner.id();
+            inner.threads.lock().unwrap().insert(id, parent);
+            (201, fx::thread(id, parent, name))
+        }
+        ("GET", ["channels", c, "messages", m]) => {
+            let key = (c.parse().unwrap_or(0), m.parse().unwrap_or(0));
+            if inner.forbidden.lock().unwrap().contains(&key.0) {
+                (403, json!({"message": "Missing Access", "code": 50001}))
+            } else {
+                match inner.messages.lock().unwrap().get(&key) {
+                    Some(msg) => (200, msg.clone()),
+                    None => (404, json!({"message": "Unknown Message", "code": 10008})),
+                }
+            }
+        }
+        ("GET", ["channels", c]) => {
+            let id: u64 = c.parse().unwrap_or(0);
+            let parent = inner.threads.lock().unwrap().get(&id).copied();
+            match parent {
+                Some(p) => (200, fx::thread(id, p, "thread")),
+                None => (200, fx::text_channel(id)),
+            }
+        }
+        ("GET", ["guilds", _, "members", u]) => {
+            let id: u64 = u.parse().unwrap_or(0);
+            let roles = inner
+                .roles
+                .lock()
+                .unwrap()
+                .get(&id)
+                .cloned()
+                .unwrap_or_default();
+            (200, fx::guild_member(id, &roles))
+        }
+        ("POST", ["users", "@me", "channels"]) => {
+            let user: u64 = body["recipient_id"]
+                .as_str()
+                .and_then(|u| u.parse().ok())
+                .or_else(|| body["recipient_id"].as_u64())
+                .unwrap_or(0);
+            let id = inner.id();
+            inner.dms.lock().unwrap().insert(id, user);
+            (200, fx::private_channel(id, user))
         }
         ("POST", ["channels", c, "messages"]) => (
             200,
@@ -428,7 +530,19 @@ async fn rest(
             inner.dispatch("MESSAGE_REACTION_ADD", d);
             (204, Value::Null)
         }
-        ("DELETE", ["channels", _, "messages", _, "reactions", _, _]) => (204, Value::Null),
+        ("DELETE", ["channels", c, "messages", msg, "reactions", emoji, user]) => {
+            // Discord tells every client that the reaction is gone.
+            if let Ok(user) = user.parse::<u64>() {
+                let d = fx::reaction_removed(
+                    user,
+                    c.parse().unwrap_or(0),
+                    msg.parse().unwrap_or(0),
+                    &percent_decode(emoji),
+                );
+                inner.dispatch("MESSAGE_REACTION_REMOVE", d);
+            }
+            (204, Value::Null)
+        }
         _ => (404, json!({"message": "404: Not Found", "code": 0})),
     };
     inner.calls.lock().unwrap().push(Call {
@@ -439,7 +553,7 @@ async fn rest(
         response: response.clone(),
         status,
     });
-    if !response.is_null() {
+    if !response.is_null() && status < 400 {
         inner
             .responses
             .lock()

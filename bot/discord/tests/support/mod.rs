@@ -179,6 +179,14 @@ impl World {
         );
     }
 
+    /// Takes a reaction back (MESSAGE_REACTION_REMOVE carries no member).
+    pub fn unreact(&self, user: u64, channel: u64, message: u64, emoji: &str) {
+        self.fake.dispatch(
+            "MESSAGE_REACTION_REMOVE",
+            fx::reaction_removed(user, channel, message, emoji),
+        );
+    }
+
     pub fn click(&self, user: u64, roles: &[u64], thread: u64, card: u64, custom_id: &str) -> u64 {
         let id = self.fake.next_id();
         self.fake.remember_token(id, thread);
@@ -209,7 +217,8 @@ impl World {
             .fake
             .calls()
             .iter()
-            .filter(|c| c.status == 404)
+            // Unknown routes; a 404 for a message that does not exist is Discord's answer.
+            .filter(|c| c.status == 404 && c.response["code"] == 0)
             .map(|c| format!("{} {}", c.method, c.path))
             .collect();
         assert!(

@@ -1,6 +1,9 @@
 //! A local fake of Slack: the Web API (`/api/{method}`), the upload URL files go to,
 //! and the Socket Mode WebSocket. Binds 127.0.0.1:0, records every call, and answers a
-//! 429 with `Retry-After` or a 500 when told to.
+//! 429 with `Retry-After`, a 500 or an `ok:false` error when told to. It keeps the
+//! channel messages a test puts in it and serves them through conversations.history and
+//! conversations.replies (with Slack's paging by `latest`/`oldest`) and chat.getPermalink.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -46,8 +49,12 @@ impl Call {
 /// What to answer instead of success, once.
 #[derive(Debug, Clone, Copy)]
 pub enum Failure {
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     ServerError,
+    /// `{"ok": false, "error": code}` with a 200, as Slack reports most errors.
+    Error(&'static str),
 }
 
 #[derive(Default)]
@@ -56,6 +63,8 @@ struct State_ {
     failures: Mutex<VecDeque<(String, Failure)>>,
     uploads: Mutex<Vec<(String, usize)>>,
     acks: Mutex<Vec<Value>>,
+    /// (channel, message as history returns it), in posting order.
+    messages: Mutex<Vec<(String, Value)>>,
     socket: Mutex<Option<mpsc::UnboundedSender<String>>>,
     connections: AtomicU64,
     ts: AtomicU64,
@@ -115,6 +124,15 @@ impl FakeSlack {
 
     pub fn connections(&self) -> u64 {
         self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// A message someone posted in `channel` (see `fixtures::history_message`).
+    pub fn put_message(&self, channel: &str, message: Value) {
+        self.state
+            .messages
+            .lock()
+            .expect("fake state lock")
+            .push((channel.to_owned(), message));
     }
 
     /// The next call to `method` fails this way.
@@ -218,6 +236,116 @@ pub fn success_body(method: &str, body: &Value, ts: &str, addr: SocketAddr) -> V
     }
 }
 
+/// `1764000000.000100` → a comparable key.
+fn ts_key(ts: &str) -> (i64, i64) {
+    let (a, b) = ts.split_once('.').unwrap_or((ts, "0"));
+    (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
+}
+
+fn arg<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    args.get(key).and_then(Value::as_str)
+}
+
+/// Whether `ts` lies within the request's `oldest`/`latest` (exclusive unless `inclusive`).
+fn in_range(ts: &str, args: &Value) -> bool {
+    let inclusive = arg(args, "inclusive") == Some("true");
+    let k = ts_key(ts);
+    let after_oldest = arg(args, "oldest").is_none_or(|o| {
+        let o = ts_key(o);
+        k > o || (inclusive && k == o)
+    });
+    let before_latest = arg(args, "latest").is_none_or(|l| {
+        let l = ts_key(l);
+        k < l || (inclusive && k == l)
+    });
+    after_oldest && before_latest
+}
+
+fn limit(args: &Value, default: usize) -> usize {
+    arg(args, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(default)
+}
+
+fn is_reply(m: &Value) -> bool {
+    m.get("thread_ts").is_some_and(|t| t != &m["ts"])
+}
+
+/// conversations.history: the channel's messages (thread replies excluded), newest first.
+pub fn history_body(messages: &[(String, Value)], args: &Value) -> Value {
+    let channel = arg(args, "channel").unwrap_or_default();
+    let mut found: Vec<&Value> = messages
+        .iter()
+        .filter(|(c, m)| c == channel && !is_reply(m))
+        .map(|(_, m)| m)
+        .filter(|m| in_range(m["ts"].as_str().unwrap_or_default(), args))
+        .collect();
+    found.sort_by_key(|m| std::cmp::Reverse(ts_key(m["ts"].as_str().unwrap_or_default())));
+    let n = limit(args, 100);
+    let has_more = found.len() > n;
+    found.truncate(n);
+    json!({"ok": true, "messages": found, "has_more": has_more, "pin_count": 0,
+           "response_metadata": {"next_cursor": ""}})
+}
+
+/// conversations.replies: the thread `ts` belongs to, parent first, oldest first; or
+/// `thread_not_found`.
+pub fn replies_body(messages: &[(String, Value)], args: &Value) -> Value {
+    let channel = arg(args, "channel").unwrap_or_default();
+    let ts = arg(args, "ts").unwrap_or_default();
+    let Some(root) = messages
+        .iter()
+        .find(|(c, m)| c == channel && m["ts"] == ts)
+        .map(|(_, m)| {
+            m.get("thread_ts")
+                .cloned()
+                .unwrap_or_else(|| m["ts"].clone())
+        })
+    else {
+        return json!({"ok": false, "error": "thread_not_found"});
+    };
+    let mut thread: Vec<&Value> = messages
+        .iter()
+        .filter(|(c, m)| c == channel && (m["ts"] == root || m.get("thread_ts") == Some(&root)))
+        .map(|(_, m)| m)
+        .collect();
+    thread.sort_by_key(|m| ts_key(m["ts"].as_str().unwrap_or_default()));
+    // Slack always puts the parent first, then the replies in the time range.
+    let mut out: Vec<&Value> = thread.iter().copied().filter(|m| m["ts"] == root).collect();
+    out.extend(
+        thread
+            .iter()
+            .copied()
+            .filter(|m| m["ts"] != root && in_range(m["ts"].as_str().unwrap_or_default(), args)),
+    );
+    out.truncate(limit(args, 1000));
+    json!({"ok": true, "messages": out, "has_more": false, "response_metadata": {"next_cursor": ""}})
+}
+
+/// chat.getPermalink: Slack's link format, with `thread_ts` for a reply.
+pub fn permalink_body(messages: &[(String, Value)], args: &Value) -> Value {
+    let channel = arg(args, "channel").unwrap_or_default();
+    let ts = arg(args, "message_ts").unwrap_or_default();
+    let Some(m) = messages
+        .iter()
+        .find(|(c, m)| c == channel && m["ts"] == ts)
+        .map(|(_, m)| m)
+    else {
+        return json!({"ok": false, "error": "message_not_found"});
+    };
+    let mut link = format!(
+        "https://voicehelper.slack.com/archives/{channel}/p{}",
+        ts.replace('.', "")
+    );
+    if is_reply(m) {
+        link.push_str(&format!(
+            "?thread_ts={}&cid={channel}",
+            m["thread_ts"].as_str().unwrap_or_default()
+        ));
+    }
+    json!({"ok": true, "channel": channel, "permalink": link})
+}
+
 async fn api(
     State(st): State<Arc<State_>>,
     Path(method): Path<String>,
@@ -250,7 +378,7 @@ async fn api(
     let status = match failure {
         Some(Failure::RateLimited { .. }) => 429,
         Some(Failure::ServerError) => 500,
-        None => 200,
+        Some(Failure::Error(_)) | None => 200,
     };
     st.calls.lock().expect("fake state lock").push(Call {
         method: method.clone(),
@@ -275,6 +403,11 @@ async fn api(
         Some(Failure::ServerError) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded").into_response()
         }
+        Some(Failure::Error(code)) => (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            json!({"ok": false, "error": code}).to_string(),
+        )
+            .into_response(),
         None => {
             let n = st.ts.fetch_add(1, Ordering::SeqCst) + 1;
             let ts = format!("1764000000.{n:06}");
@@ -283,7 +416,15 @@ async fn api(
                 .lock()
                 .expect("fake state lock")
                 .expect("fake address");
-            let out = success_body(&method, &parsed, &ts, addr);
+            let out = {
+                let messages = st.messages.lock().expect("fake state lock");
+                match method.as_str() {
+                    "conversations.history" => history_body(&messages, &parsed),
+                    "conversations.replies" => replies_body(&messages, &parsed),
+                    "chat.getPermalink" => permalink_body(&messages, &parsed),
+                    _ => success_body(&method, &parsed, &ts, addr),
+                }
+            };
             (
                 [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
                 out.to_string(),

@@ -1,5 +1,6 @@
 //! Slack payloads as Slack sends them; the fixture test reads each into
 //! slack-morphism's own types.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use serde_json::{Value, json};
 
@@ -138,4 +139,55 @@ pub fn envelope_event(envelope: &str, payload: Value) -> Value {
 
 pub fn envelope_interactive(envelope: &str, payload: Value) -> Value {
     json!({"type": "interactive", "envelope_id": envelope, "accepts_response_payload": false, "payload": payload})
+}
+
+/// Someone in the incident channel whose messages get pinned.
+pub const DAVE: &str = "U0DAVE";
+/// A user with no vabot role.
+pub const MALLORY: &str = "U0MALLORY";
+/// A channel the bot is in that the policy does not know.
+pub const RANDOM: &str = "C0RANDOM";
+
+/// `reaction_removed`: a reaction taken back.
+pub fn reaction_removed(event_id: &str, user: &str, name: &str, channel: &str, ts: &str) -> Value {
+    let mut v = reaction(event_id, user, name, channel, ts);
+    v["event"]["type"] = json!("reaction_removed");
+    v["event"]["item_user"] = json!(DAVE);
+    v
+}
+
+/// `reaction_added` on someone's message (not the bot's).
+pub fn reaction_on_message(
+    event_id: &str,
+    user: &str,
+    name: &str,
+    channel: &str,
+    ts: &str,
+) -> Value {
+    let mut v = reaction(event_id, user, name, channel, ts);
+    v["event"]["item_user"] = json!(DAVE);
+    v
+}
+
+/// A message as conversations.history / conversations.replies return it: a channel
+/// message, or a reply when `thread_ts` is given.
+pub fn history_message(user: &str, text: &str, ts: &str, thread_ts: Option<&str>) -> Value {
+    let mut m = json!({
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "team": TEAM,
+        "client_msg_id": format!("0c0ffee0-0000-4000-8000-{:0>12}", ts.replace('.', "")),
+        "blocks": [{
+            "type": "rich_text",
+            "block_id": "Zx1",
+            "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]
+        }]
+    });
+    if let Some(t) = thread_ts {
+        m["thread_ts"] = json!(t);
+        m["parent_user_id"] = json!(user);
+    }
+    m
 }

@@ -1,5 +1,6 @@
 //! A Slack adapter over the pipeline with a fake cluster, an in-memory store, a manual
 //! clock and the demo policy extended with Slack users and the incident channel.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -144,10 +145,11 @@ impl World {
         let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
             .await
             .expect("body");
-        // Slack's deadline is 3 s; the ack must never wait for the work.
+        // Slack's deadline is 3 s: the ack must never wait for the work. (How fast it
+        // is belongs to the benchmarks, BENCHMARKS.md.)
         assert!(
-            started.elapsed() < Duration::from_millis(500),
-            "ack took {:?}",
+            started.elapsed() < Duration::from_secs(3),
+            "ack took {:?}, past Slack's deadline",
             started.elapsed()
         );
         (status, String::from_utf8_lossy(&body).into_owned())

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use vabot_store::export::{Timeline, parse_since};
+use vabot_store::export::{Filter, Scope, Timeline, parse_since};
 use vabot_store::{ChainReport, SqlStore};
 
 use crate::config::Settings;
@@ -58,10 +58,11 @@ pub async fn verify(settings: &Settings) -> anyhow::Result<bool> {
     })
 }
 
-/// Writes a channel's timeline.
+/// Writes the timeline of an incident, or of a channel (optionally a window of it).
 pub async fn export(
     settings: &Settings,
-    channel: &str,
+    channel: Option<&str>,
+    incident: Option<&str>,
     since: Option<&str>,
     format: ExportFormat,
     out: Option<&Path>,
@@ -70,10 +71,19 @@ pub async fn export(
         .map(|s| parse_since(s, chrono::Utc::now()))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--since {e}"))?;
+    if channel.is_none() && incident.is_none() {
+        anyhow::bail!("name what to export: --channel platform:id or --incident i-…");
+    }
     let store = sql_store(settings, "audit export").await?;
-    let timeline = Timeline::load(&store, channel, since)
+    let scope = Scope {
+        channel: channel.map(str::to_owned),
+        incident: incident.map(str::to_owned),
+        since,
+        ..Scope::default()
+    };
+    let timeline = Timeline::load(&store, &scope, &Filter::default())
         .await
-        .map_err(|e| anyhow::anyhow!("reading the audit log failed: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let text = match format {
         ExportFormat::Md => timeline.to_markdown(),
         ExportFormat::Json => timeline.to_json(),

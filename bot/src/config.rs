@@ -28,6 +28,62 @@ pub struct Database {
     pub url: Option<Secret>,
 }
 
+/// Basic-auth credentials for the review pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: Secret,
+}
+
+/// The read-only post-incident review UI that `vabot serve` mounts under `/review`.
+/// Off by default; when on, it needs a bearer `token` or `basic` credentials.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    #[serde(default)]
+    pub enabled: bool,
+    /// `Authorization: Bearer <token>` (`VABOT_REVIEW__TOKEN`).
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Basic auth (`VABOT_REVIEW__BASIC__USER`, `VABOT_REVIEW__BASIC__PASSWORD`).
+    #[serde(default)]
+    pub basic: Option<BasicAuth>,
+}
+
+impl Review {
+    /// The credentials to require, or `None` when the review UI is off. On but without
+    /// credentials is a configuration error: the pages are never served unprotected.
+    pub fn auth(&self) -> anyhow::Result<Option<vabot_review::Auth>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        match (&self.token, &self.basic) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("review: set either `review.token` or `review.basic`, not both")
+            }
+            (Some(t), None) if t.expose().len() >= 16 => {
+                Ok(Some(vabot_review::Auth::Bearer(t.clone())))
+            }
+            (Some(_), None) => {
+                anyhow::bail!("review.token is too short: use at least 16 characters")
+            }
+            (None, Some(b)) if !b.user.is_empty() && b.password.expose().len() >= 8 => {
+                Ok(Some(vabot_review::Auth::Basic {
+                    user: b.user.clone(),
+                    password: b.password.clone(),
+                }))
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("review.basic needs a user and a password of at least 8 characters")
+            }
+            (None, None) => anyhow::bail!(
+                "review.enabled is true but no credentials are set: set review.token (VABOT_REVIEW__TOKEN) or review.basic"
+            ),
+        }
+    }
+}
+
 /// Everything the process reads at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +103,9 @@ pub struct Settings {
     pub slack: Option<vabot_slack::SlackConfig>,
     #[serde(default)]
     pub discord: Option<vabot_discord::DiscordConfig>,
+    /// The post-incident review UI (`/review`).
+    #[serde(default)]
+    pub review: Review,
     /// Use an in-memory fake cluster instead of Kubernetes (demos, crash tests).
     #[serde(default)]
     pub demo_cluster: bool,
@@ -97,6 +156,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "slack",
     "discord",
     "demo_cluster",
+    "review",
 ];
 
 impl Settings {
@@ -218,6 +278,40 @@ mod tests {
         .expect("config");
         let debug = format!("{s:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn the_review_ui_is_off_by_default_and_never_on_without_credentials() {
+        let s = Settings::load(None, &env(&[])).expect("config");
+        assert!(s.review.auth().expect("off").is_none());
+        let on = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("VABOT_REVIEW__ENABLED", "true")];
+            all.extend_from_slice(pairs);
+            Settings::load(None, &env(&all))
+                .expect("config")
+                .review
+                .auth()
+        };
+        let err = on(&[]).expect_err("no credentials");
+        assert!(err.to_string().contains("no credentials are set"), "{err}");
+        assert!(on(&[("VABOT_REVIEW__TOKEN", "short")]).is_err());
+        let token = on(&[("VABOT_REVIEW__TOKEN", "0123456789abcdef")]).expect("token");
+        assert!(matches!(token, Some(vabot_review::Auth::Bearer(_))));
+        let basic = on(&[
+            ("VABOT_REVIEW__BASIC__USER", "review"),
+            ("VABOT_REVIEW__BASIC__PASSWORD", "correct horse"),
+        ])
+        .expect("basic");
+        assert!(matches!(basic, Some(vabot_review::Auth::Basic { .. })));
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("VABOT_REVIEW__ENABLED", "true"),
+                ("VABOT_REVIEW__TOKEN", "0123456789abcdef-hunter2"),
+            ]),
+        )
+        .expect("config");
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]

@@ -69,11 +69,15 @@ enum Cmd {
 enum AuditCmd {
     /// Check the hash chain; exits 1 and names the first broken record if it was tampered with.
     Verify,
-    /// Write a channel's timeline (who asked what, who approved, what changed, results).
+    /// Write a channel's or an incident's timeline (who asked what, who approved, what
+    /// changed, results, pinned messages).
     Export {
         /// Channel as `platform:id`, e.g. `slack:C0123` or `console:#incident-prod`.
+        #[arg(long, required_unless_present = "incident")]
+        channel: Option<String>,
+        /// An incident, by the id of its `incident start` invocation (`i-…`).
         #[arg(long)]
-        channel: String,
+        incident: Option<String>,
         /// Only events at or after this time (RFC 3339) or within this window (e.g. `2h`).
         #[arg(long)]
         since: Option<String>,
@@ -154,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command:
                 AuditCmd::Export {
                     channel,
+                    incident,
                     since,
                     format,
                     out,
@@ -161,7 +166,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             audit::export(
                 &settings,
-                &channel,
+                channel.as_deref(),
+                incident.as_deref(),
                 since.as_deref(),
                 format,
                 out.as_deref(),

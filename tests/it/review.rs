@@ -1,0 +1,611 @@
+//! The review UI end to end: a store filled by a real `vabot console` session and by
+//! Slack and Discord records (pins included) through the pipeline, served by the real
+//! `vabot serve`, read by headless Chromium (`tests/browser/review.mjs`), then tampered
+//! with to see the broken chain on the page.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, RwLock, mpsc};
+use std::time::{Duration, Instant};
+
+use vabot_commands::catalog::Catalog;
+use vabot_commands::config::{Directory, Policy};
+use vabot_commands::model::{
+    Actor, ChannelId, ChannelRef, DeliveryId, Invocation, Platform, ThreadId, WorkspaceId,
+};
+use vabot_commands::pins::{ChatMessage, PinEvent, PinOutcome, pin};
+use vabot_commands::pipeline::{Deps, handle};
+use vabot_commands::ports::{Clock as _, SystemClock, Unconfigured};
+use vabot_commands::store::{EventKind, Store};
+use vabot_commands::testing::FakeCluster;
+use vabot_store::SqlStore;
+
+const TOKEN: &str = "review-token-0123456789";
+const INCIDENT: &str = "Checkout latency spike";
+
+const POLICY: &str = r#"
+roles:
+  viewer:   { may: [read] }
+  operator: { may: [read, write, destructive] }
+  approver: { may: [read, write, destructive], approve: true }
+users:
+  "console:alice": [operator]
+  "console:bob":   [approver]
+  "console:carol": [viewer]
+  "slack:U0ALICE": [operator]
+  "slack:U0BOB":   [approver]
+  "slack:U0DAVE":  [viewer]
+  "discord:800000000000000001": [operator]
+  "discord:800000000000000002": [approver]
+groups: {}
+channels:
+  "console:#incident-prod":
+    namespaces: [voiceassistant-prod, voiceassistant-infra]
+    allow: [read, write, destructive]
+  "slack:C0INCIDENT":
+    namespaces: [voiceassistant-prod, voiceassistant-infra]
+    allow: [read, write, destructive]
+  "discord:900000000000000010":
+    namespaces: [voiceassistant-prod, voiceassistant-infra]
+    allow: [read, write, destructive]
+approvals:
+  - when: { risk: destructive }
+    approvals: 1
+    approvers: [approver]
+    expiry: 15m
+    exclude_requester: true
+"#;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+// === The console session ===
+
+struct Console {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Console {
+    fn start(config: &Path, db: &str) -> Self {
+        let mut child = Command::new(crate::vabot_bin())
+            .args(["--config", config.to_str().unwrap(), "console"])
+            .env("DATABASE_URL", db)
+            .env("VABOT_DEMO_CLUSTER", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vabot console starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("console stdin");
+        stdin.flush().expect("flush");
+    }
+
+    /// Sends `line` and returns the first reply line containing `needle`.
+    fn ask(&mut self, line: &str, needle: &str) -> String {
+        self.send(line);
+        let end = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(l) => seen.push(l),
+                Err(_) => break,
+            }
+        }
+        panic!("no `{needle}` after `{line}`; got:\n{}", seen.join("\n"))
+    }
+
+    fn finish(mut self) {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().expect("console exits");
+        assert!(status.success(), "console exited with {status}");
+    }
+}
+
+/// Returns the approval id bob approved. `pin` records a pinned message while the
+/// session runs (another process appending to the same SQLite file, as a replica would).
+fn console_session(config: &Path, db: &str, mut pin: impl FnMut(&str, &str, &str)) -> String {
+    let mut c = Console::start(config, db);
+    c.send(":as alice");
+    c.send(":in #incident-prod");
+    c.ask(
+        &format!("/va incident start {INCIDENT}"),
+        "Incident started",
+    );
+    c.ask("/va pods agent-engine", "pods");
+    pin(
+        "dave",
+        "p99 checkout latency is 4.2 s since 09:58; the agent-engine pool is exhausted: 100/100 connections",
+        "bob",
+    );
+    c.ask("/va history 5", "commands");
+    c.ask("/va restart agent-engine", "undo with");
+    pin(
+        "erin",
+        "Restart did not help. Scaling agent-engine to 0 to drain the stuck connections, then back up",
+        "alice",
+    );
+    let card = c.ask("/va scale agent-engine 0", "Approval needed (");
+    let approval = card
+        .split("Approval needed (")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .expect("approval id")
+        .to_owned();
+    c.send(":as bob");
+    c.ask(
+        &format!("/va approve {approval}"),
+        "Scaled agent-engine to 0",
+    );
+    c.send(":as carol");
+    c.ask("/va restart agent-engine", "may not run write commands");
+    c.send(":as alice");
+    c.ask("/va incident end", "Incident ended");
+    c.finish();
+    approval
+}
+
+// === Slack and Discord records, through the pipeline ===
+
+fn deps(store: Arc<SqlStore>) -> Deps {
+    let catalog = Catalog::voicehelper();
+    let policy = Policy::parse("policy.yaml", POLICY, false, &catalog).expect("test policy");
+    Deps {
+        catalog: Arc::new(catalog),
+        policy: Arc::new(RwLock::new(Arc::new(policy))),
+        directory: Arc::new(Directory::default()),
+        cluster: Arc::new(FakeCluster::new()),
+        dependencies: Arc::new(Unconfigured),
+        store,
+        clock: Arc::new(SystemClock),
+    }
+}
+
+struct Chat {
+    deps: Deps,
+    channel: ChannelRef,
+    n: u32,
+}
+
+impl Chat {
+    async fn say(&mut self, user: &str, text: &str) -> vabot_commands::pipeline::Reply {
+        self.n += 1;
+        let platform = self.channel.platform;
+        handle(
+            &self.deps,
+            Invocation {
+                actor: Actor::new(platform, user),
+                channel: self.channel.clone(),
+                text: text.into(),
+                delivery: DeliveryId::new(format!("{platform}-{}", self.n)),
+            },
+        )
+        .await
+    }
+
+    async fn pin(&mut self, by: &str, message: ChatMessage) {
+        self.n += 1;
+        let platform = self.channel.platform;
+        let outcome = pin(
+            &self.deps,
+            PinEvent {
+                actor: Actor::new(platform, by),
+                channel: self.channel.clone(),
+                message,
+                pinned: true,
+                delivery: DeliveryId::new(format!("{platform}-pin-{}", self.n)),
+            },
+        )
+        .await
+        .expect("pin recorded");
+        assert_eq!(outcome, PinOutcome::Pinned);
+    }
+}
+
+fn message(id: &str, author: &str, name: &str, text: &str, link: &str) -> ChatMessage {
+    ChatMessage {
+        id: id.into(),
+        author: author.into(),
+        author_name: Some(name.into()),
+        text: text.into(),
+        at: SystemClock.now(),
+        link: (!link.is_empty()).then(|| link.into()),
+    }
+}
+
+async fn chat_records(db: &str) {
+    let store = Arc::new(SqlStore::open(db).await.expect("store"));
+    let deps = deps(store.clone());
+
+    let mut slack = Chat {
+        deps: deps.clone(),
+        channel: ChannelRef {
+            platform: Platform::Slack,
+            workspace: WorkspaceId::new("T0VOICE"),
+            channel: ChannelId::new("C0INCIDENT"),
+            thread: Some(ThreadId::new("1764583200.000100")),
+        },
+        n: 0,
+    };
+    slack
+        .say("U0ALICE", "/va incident start Payments 502s")
+        .await;
+    slack.say("U0ALICE", "/va pods identity-service").await;
+    slack
+        .pin(
+            "U0ALICE",
+            message(
+                "1764583260.000200",
+                "U0DAVE",
+                "Dave (SRE)",
+                "identity-service pods are OOMKilled since 10:41; limits were halved in yesterday's release",
+                "https://voicehelper.slack.com/archives/C0INCIDENT/p1764583260000200?thread_ts=1764583200.000100",
+            ),
+        )
+        .await;
+    let reply = slack.say("U0ALICE", "/va restart identity-service").await;
+    assert!(reply.opened.is_none(), "a write needs no approval");
+    slack.say("U0ALICE", "/va incident end").await;
+
+    let mut discord = Chat {
+        deps,
+        channel: ChannelRef {
+            platform: Platform::Discord,
+            workspace: WorkspaceId::new("900000000000000001"),
+            channel: ChannelId::new("900000000000000010"),
+            thread: Some(ThreadId::new("900000000000000011")),
+        },
+        n: 0,
+    };
+    discord
+        .say("800000000000000001", "/va incident start Search timeouts")
+        .await;
+    discord
+        .say("800000000000000001", "/va pods indexing-service")
+        .await;
+    discord
+        .pin(
+            "800000000000000002",
+            message(
+                "900000000000000042",
+                "800000000000000003",
+                "mei",
+                "ES went yellow at 11:02: two shards unassigned after the node drain",
+                "https://discord.com/channels/900000000000000001/900000000000000011/900000000000000042",
+            ),
+        )
+        .await;
+    discord.say("800000000000000001", "/va incident end").await;
+
+    let pins = store
+        .events(None, None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == EventKind::MessagePinned)
+        .count();
+    assert_eq!(pins, 2);
+}
+
+// === The server ===
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(config: &Path, db: &str) -> Server {
+    let mut child = Command::new(crate::vabot_bin())
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .env("DATABASE_URL", db)
+        .env("VABOT_DEMO_CLUSTER", "true")
+        .env("VABOT_REVIEW__ENABLED", "true")
+        .env("VABOT_REVIEW__TOKEN", TOKEN)
+        .env_remove("KUBECONFIG")
+        .env_remove("VABOT_LEASE_NAME")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vabot serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The listening address, from the JSON log line (port 0: the kernel picks a free one).
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        let Ok(line) = rx.recv_timeout(left) else {
+            break;
+        };
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+            && v["message"] == "HTTP server listening"
+        {
+            let addr = v["addr"].as_str().expect("addr").to_owned();
+            assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+            std::thread::spawn(move || while rx.recv().is_ok() {});
+            let server = Server { child, addr };
+            wait_for_review(&server);
+            return server;
+        }
+        seen.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "vabot serve did not report its address:\n{}",
+        seen.join("\n")
+    );
+}
+
+fn wait_for_review(server: &Server) {
+    let auth = format!("Bearer {TOKEN}");
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end {
+        if let Ok((200, _)) = try_get(&server.addr, "/review", Some(&auth)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the review UI never answered on {}", server.addr);
+}
+
+/// A plain HTTP/1.1 GET (the page is served on 127.0.0.1; no client library needed).
+fn try_get(addr: &str, path: &str, auth: Option<&str>) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((code, text))
+}
+
+fn get(addr: &str, path: &str, auth: Option<&str>) -> (u16, String) {
+    try_get(addr, path, auth).expect("GET")
+}
+
+// === The browser ===
+
+fn browser(mode: &str, addr: &str, vars: &BTreeMap<&str, String>) -> serde_json::Value {
+    let dir = repo_root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: run `npm ci --prefix tests/browser` (tests/run does)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: `apt-get install chromium` (tests/run does)"
+    );
+    let out = Command::new("node")
+        .arg(dir.join("review.mjs"))
+        .env("REVIEW_MODE", mode)
+        .env("REVIEW_URL", format!("http://{addr}"))
+        .env("REVIEW_TOKEN", TOKEN)
+        .env("CHROMIUM", chromium)
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(&dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser test ({mode}) failed:\n{stdout}\n{stderr}"
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tampering() {
+    let dir = std::env::temp_dir().join(format!("vabot-review-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("vabot.yaml");
+    std::fs::write(&config, "policy: policy.yaml\n").unwrap();
+    std::fs::write(dir.join("policy.yaml"), POLICY).unwrap();
+    let db = format!("sqlite://{}/review.db?mode=rwc", dir.display());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = Arc::new(rt.block_on(SqlStore::open(&db)).expect("store"));
+    let mut console = Chat {
+        deps: deps(store),
+        channel: ChannelRef::new(Platform::Console, "#incident-prod"),
+        n: 0,
+    };
+    let mut pins = 0;
+    let approval = console_session(&config, &db, |author, text, by| {
+        pins += 1;
+        let id = format!("console-msg-{pins}");
+        rt.block_on(console.pin(by, message(&id, author, author, text, "")));
+    });
+    rt.block_on(chat_records(&db));
+
+    let server = serve(&config, &db);
+    let addr = server.addr.clone();
+
+    // Refused without the token (or with a wrong one), with a challenge.
+    for auth in [None, Some("Bearer not-the-token"), Some(TOKEN)] {
+        for path in [
+            "/review",
+            "/review/export.md?channel=console%3A%23incident-prod",
+        ] {
+            let (code, text) = get(&addr, path, auth);
+            assert_eq!(code, 401, "{path} with {auth:?}: {text}");
+            assert!(
+                text.to_ascii_lowercase()
+                    .contains("www-authenticate: bearer realm=\"vabot review\""),
+                "{text}"
+            );
+            assert!(!text.contains(INCIDENT), "{text}");
+        }
+    }
+
+    let screenshot = repo_root().join("docs/review.png");
+    let downloads = dir.join("downloads");
+    let vars = BTreeMap::from([
+        ("INCIDENT_TITLE", INCIDENT.to_owned()),
+        ("APPROVAL", approval.clone()),
+        ("FILTER_USER", "bob".to_owned()),
+        (
+            "PIN_TEXT",
+            "the agent-engine pool is exhausted: 100/100 connections".to_owned(),
+        ),
+        ("SCREENSHOT", screenshot.display().to_string()),
+        ("DOWNLOADS", downloads.display().to_string()),
+    ]);
+    let report = browser("review", &addr, &vars);
+    assert_eq!(report["approval"], approval.as_str(), "{report}");
+    assert!(report["rows"].as_u64().unwrap() >= 5, "{report}");
+    let md = std::fs::read_to_string(report["markdown"].as_str().unwrap()).unwrap();
+    assert!(md.starts_with(&format!("# Incident: {INCIDENT}\n")), "{md}");
+    assert!(md.contains(&format!("{approval} (executed)")), "{md}");
+    assert!(md.contains("| alice | invocation |"), "{md}");
+    assert!(md.contains("replicas 2 → 0"), "{md}");
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "docs/review.png"
+    );
+
+    // The export from the page is the export of the CLI.
+    let cli = Command::new(crate::vabot_bin())
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "audit",
+            "export",
+            "--incident",
+        ])
+        .arg(report["incident"].as_str().unwrap())
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&cli.stdout), md);
+
+    // Slack and Discord incidents, with their pins and links back to the chat.
+    let auth = format!("Bearer {TOKEN}");
+    let (code, index) = get(&addr, "/review", Some(&auth));
+    assert_eq!(code, 200);
+    for title in ["Payments 502s", "Search timeouts", INCIDENT] {
+        assert!(index.contains(title), "{title} missing from the index");
+    }
+    let (_, slack) = get(
+        &addr,
+        "/review/timeline?channel=slack%3AC0INCIDENT",
+        Some(&auth),
+    );
+    assert!(slack.contains("OOMKilled since 10:41"), "{slack}");
+    assert!(
+        slack.contains(
+            "https://app.slack.com/client/T0VOICE/C0INCIDENT/thread/C0INCIDENT-1764583200.000100"
+        ),
+        "{slack}"
+    );
+    let (_, discord) = get(
+        &addr,
+        "/review/timeline?channel=discord%3A900000000000000010",
+        Some(&auth),
+    );
+    assert!(discord.contains("two shards unassigned"), "{discord}");
+    assert!(
+        discord.contains(
+            "https://discord.com/channels/900000000000000001/900000000000000011/900000000000000042"
+        ),
+        "{discord}"
+    );
+
+    // Tamper with one record: the page shows the chain broken at that record.
+    let seq = rt.block_on(async {
+        let store = SqlStore::open(&db).await.unwrap();
+        let events = store
+            .events(Some("console:#incident-prod"), None)
+            .await
+            .unwrap();
+        let target = events
+            .iter()
+            .find(|e| e.kind == EventKind::ExecutionFinished)
+            .expect("an execution record")
+            .seq;
+        sqlx::query("UPDATE audit_events SET summary = 'scaled nothing' WHERE seq = ?1")
+            .bind(target as i64)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        target
+    });
+    let mut vars = vars;
+    vars.insert("BROKEN_SEQ", seq.to_string());
+    let report = browser("tampered", &addr, &vars);
+    assert_eq!(report["broken"], seq, "{report}");
+    let (_, index) = get(&addr, "/review", Some(&auth));
+    assert!(
+        index.contains(&format!("Audit chain broken at seq {seq}")),
+        "{index}"
+    );
+
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

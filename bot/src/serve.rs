@@ -1,13 +1,23 @@
 //! `vabot serve`: the configured adapters plus one HTTP server, until SIGTERM.
+//!
+//! The probes answer from the first moment (not ready) while the store, the cluster's
+//! watch caches and the adapters come up; the adapters' routes join once they exist.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
+use tower::ServiceExt as _;
 use tracing::{error, info, warn};
+use vabot_commands::approval::ApprovalStatus;
 use vabot_commands::pipeline::{self, Deps};
+use vabot_commands::ports::Cluster;
 use vabot_server::Readiness;
 use vabot_server::lease::{self, LeaseConfig};
 
@@ -16,28 +26,49 @@ use crate::wiring;
 
 /// How often pending approvals are checked for expiry.
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
+/// How often the cache state is read for `/readyz` and `/metrics`.
+const CACHE_POLL: Duration = Duration::from_millis(250);
 
 pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
+    let review = settings.review.auth()?;
     let metrics = vabot_server::http::install_metrics()?;
     let readiness = Readiness::new();
     let (stop_tx, stop_rx) = watch::channel(false);
-    // The listener first: probes answer (not ready) while the store and caches come up.
+    // The listener and the probes first: they answer (not ready) while everything else
+    // comes up, and the adapters' routes are mounted once they exist.
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .with_context(|| format!("cannot listen on {http}"))?;
     info!(addr = %listener.local_addr()?, "HTTP server listening");
+    let routes: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
+    let app = vabot_server::router(readiness.clone(), Some(metrics), Router::new())
+        .fallback(adapter_routes(routes.clone()));
+    let shutdown = async move {
+        shutdown_signal().await;
+        info!("Shutting down: finishing in-flight requests; pending approvals stay pending");
+        let _ = stop_tx.send(true);
+    };
+    let server = tokio::spawn(vabot_server::serve(listener, app, shutdown));
 
     let deps = wiring::build(&settings).await?;
     readiness.set_store_ready();
-    // `wiring::build` waited for the watch caches (bounded); the cluster reports its own age.
-    readiness.set_caches_ready();
+    tokio::spawn(watch_caches(
+        deps.cluster.clone(),
+        readiness.clone(),
+        stop_rx.clone(),
+    ));
     wiring::store::recover(&deps).await?;
     tokio::spawn(sweeper(deps.clone(), stop_rx.clone()));
     if let Some(policy) = settings.policy_path() {
         vabot_server::reload::spawn_sighup_reload(deps.clone(), policy);
     }
 
-    let mut extra = axum::Router::new();
+    let mut extra = Router::new();
+    if let Some(auth) = review {
+        // Read-only pages over the same store, behind the configured credentials.
+        extra = extra.merge(vabot_review::router(deps.store.clone(), auth));
+        info!("Review UI on /review");
+    }
     if let Some(slack) = settings.slack.clone() {
         let adapter = Arc::new(vabot_slack::SlackAdapter::new(slack.clone(), deps.clone())?);
         match slack.mode {
@@ -53,17 +84,97 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
             }
         }
     }
-    if let Some(discord) = settings.discord.clone() {
-        tokio::spawn(discord_when_leader(discord, deps.clone(), stop_rx.clone()));
-    }
-
-    let app = vabot_server::router(readiness, Some(metrics), extra);
-    let shutdown = async move {
-        shutdown_signal().await;
-        info!("Shutting down: finishing in-flight requests; pending approvals stay pending");
-        let _ = stop_tx.send(true);
+    let leading = match lease_config() {
+        Some(cfg) => Some(elect(cfg).await),
+        None => None,
     };
-    vabot_server::serve(listener, app, shutdown).await
+    if let Some(discord) = settings.discord.clone() {
+        tokio::spawn(discord_when_leader(
+            discord,
+            deps.clone(),
+            leading,
+            stop_rx.clone(),
+        ));
+    }
+    let _ = routes.set(extra);
+
+    server.await.context("the HTTP server task failed")??;
+    drain().await;
+    Ok(())
+}
+
+/// After SIGTERM: commands already running finish (bounded by Kubernetes' grace period);
+/// anything still running after that is left as its records say (an approval claimed
+/// for execution shows as interrupted at the next start, never re-run blindly).
+async fn drain() {
+    const GRACE: Duration = Duration::from_secs(25);
+    let end = tokio::time::Instant::now() + GRACE;
+    let mut waiting = pipeline::in_flight();
+    if waiting > 0 {
+        info!(
+            in_flight = waiting,
+            "Waiting for in-flight commands to finish"
+        );
+    }
+    while waiting > 0 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waiting = pipeline::in_flight();
+    }
+    if waiting > 0 {
+        warn!(
+            in_flight = waiting,
+            "Stopping with commands still in flight; their records show them as started"
+        );
+    } else {
+        // Replies computed at the last moment still go out (adapters post after `handle`).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    info!("Stopped");
+}
+
+/// Routes requests to the adapters once they are mounted; `503` until then.
+fn adapter_routes(
+    routes: Arc<OnceLock<Router>>,
+) -> impl Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> + Clone {
+    move |req: Request| {
+        let routes = routes.clone();
+        Box::pin(async move {
+            match routes.get() {
+                Some(router) => match router.clone().oneshot(req).await {
+                    Ok(res) => res,
+                    Err(never) => match never {},
+                },
+                None => (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response(),
+            }
+        })
+    }
+}
+
+/// Ready once the watch caches have synced (they may take longer than start-up waits);
+/// publishes their staleness for `/metrics`.
+async fn watch_caches(
+    cluster: Arc<dyn Cluster>,
+    readiness: Arc<Readiness>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut announced = false;
+    loop {
+        if cluster.caches_synced() {
+            readiness.set_caches_ready();
+            if !announced {
+                info!("Watch caches synced: ready");
+                announced = true;
+            }
+        }
+        if let Some(stale) = cluster.cache_stale_secs() {
+            #[allow(clippy::cast_precision_loss)] // seconds, far below 2^52
+            metrics::gauge!("vabot_cache_stale_seconds").set(stale as f64);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CACHE_POLL) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn sweeper(deps: Deps, mut stop: watch::Receiver<bool>) {
@@ -72,6 +183,11 @@ async fn sweeper(deps: Deps, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(SWEEP_EVERY) => {
                 if let Err(error) = pipeline::sweep(&deps).await {
                     warn!(%error, "Approval sweep failed");
+                }
+                match deps.store.approvals(None, ApprovalStatus::Pending).await {
+                    #[allow(clippy::cast_precision_loss)] // a count, far below 2^52
+                    Ok(pending) => metrics::gauge!("vabot_approvals_pending").set(pending.len() as f64),
+                    Err(error) => warn!(%error, "Cannot count pending approvals"),
                 }
             }
             _ = stop.changed() => return,
@@ -83,28 +199,35 @@ async fn wait_stop(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// Joins the Lease election; the receiver says whether this replica leads.
+async fn elect(cfg: LeaseConfig) -> watch::Receiver<bool> {
+    match kube::Client::try_default().await {
+        Ok(client) => {
+            info!(lease = %cfg.name, identity = %cfg.identity, "Joining the leader election");
+            lease::spawn(client, cfg)
+        }
+        Err(error) => {
+            // Never leading is the safe side: Discord stays with a replica that can elect.
+            error!(%error, "Cannot reach the cluster for the Lease; this replica will not lead");
+            watch::channel(false).1
+        }
+    }
+}
+
 /// Holds the Discord gateway only while this replica leads the Lease (in a cluster), or
 /// always when no Lease is configured (one replica).
 async fn discord_when_leader(
     cfg: vabot_discord::DiscordConfig,
     deps: Deps,
+    leading: Option<watch::Receiver<bool>>,
     stop: watch::Receiver<bool>,
 ) {
-    let lease = lease_config();
-    let Some(lease) = lease else {
+    let Some(mut leading) = leading else {
         if let Err(error) = vabot_discord::run(cfg, deps, wait_stop(stop)).await {
             error!(%error, "Discord adapter stopped");
         }
         return;
     };
-    let client = match kube::Client::try_default().await {
-        Ok(c) => c,
-        Err(error) => {
-            error!(%error, "Cannot reach the cluster for the Discord lease; Discord is off");
-            return;
-        }
-    };
-    let mut leading = lease::spawn(client, lease);
     loop {
         if leading.wait_for(|l| *l).await.is_err() || *stop.borrow() {
             return;
@@ -136,12 +259,18 @@ fn lease_config() -> Option<LeaseConfig> {
     let namespace = std::env::var("POD_NAMESPACE").ok()?;
     let identity =
         std::env::var("POD_NAME").unwrap_or_else(|_| format!("vabot-{}", std::process::id()));
+    // The renewal interval is a third of the duration, as with client-go's defaults.
+    let secs = std::env::var("VABOT_LEASE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s >= 3)
+        .unwrap_or(15);
     Some(LeaseConfig {
         namespace,
         name,
         identity,
-        duration: Duration::from_secs(15),
-        renew_every: Duration::from_secs(5),
+        duration: Duration::from_secs(secs),
+        renew_every: Duration::from_secs(secs / 3),
     })
 }
 

@@ -4,11 +4,12 @@
 //! the store *before* the next stage acts on it; a store failure stops the invocation
 //! (fail closed).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
 use serde_json::json;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::approval::{
     self, ApprovalRequest, ApprovalStatus, Approved, Decision, Verdict, VoteEffect,
@@ -71,8 +72,34 @@ impl Reply {
     }
 }
 
+/// Invocations and votes being handled by this process right now.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// How many invocations and votes this process is handling right now: a graceful
+/// shutdown waits for them to finish.
+pub fn in_flight() -> usize {
+    IN_FLIGHT.load(Ordering::SeqCst)
+}
+
+/// Counts one invocation as in flight for as long as it lives.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Handles one invocation end to end. Never panics on user input; every outcome is a reply.
 pub async fn handle(deps: &Deps, inv: Invocation) -> Reply {
+    let _in_flight = InFlight::enter();
     let id = new_short_id('i');
     let span = info_span!("invocation", request_id = %id, platform = %inv.channel.platform, actor = %inv.actor.user, command = tracing::field::Empty);
     async {
@@ -403,27 +430,45 @@ async fn execute(
     let finished_at = Some(finished);
     match result {
         Ok(outcome) => {
+            let mut unrecorded = None;
             if write {
-                deps.store
-                    .record_execution(&ExecutionRecord {
-                        invocation: id.clone(),
-                        approval: approved.approval().cloned(),
-                        plan: plan.clone(),
-                        started_at,
-                        finished_at,
-                        succeeded: Some(true),
-                        summary: outcome.summary.clone(),
-                        before: outcome.before.clone(),
-                        after: outcome.after.clone(),
-                    })
-                    .await?;
-                deps.store
-                    .append(event(id, channel, Some(actor), EventKind::ExecutionFinished, outcome.summary.clone(), json!({"before": outcome.before, "after": outcome.after, "ms": (finished - started_at).num_milliseconds()})))
-                    .await?;
-                info!(summary = %outcome.summary, "Execution finished");
+                let recorded = async {
+                    deps.store
+                        .record_execution(&ExecutionRecord {
+                            invocation: id.clone(),
+                            approval: approved.approval().cloned(),
+                            plan: plan.clone(),
+                            started_at,
+                            finished_at,
+                            succeeded: Some(true),
+                            summary: outcome.summary.clone(),
+                            before: outcome.before.clone(),
+                            after: outcome.after.clone(),
+                        })
+                        .await?;
+                    deps.store
+                        .append(event(id, channel, Some(actor), EventKind::ExecutionFinished, outcome.summary.clone(), json!({"before": outcome.before, "after": outcome.after, "ms": (finished - started_at).num_milliseconds()})))
+                        .await
+                }
+                .await;
+                match recorded {
+                    Ok(_) => info!(summary = %outcome.summary, "Execution finished"),
+                    // The change is made: saying "nothing was changed" would be a lie. Say
+                    // what happened, and that its record is missing (an operator must act).
+                    Err(error) => {
+                        error!(%error, summary = %outcome.summary, "Execution finished but its result could not be recorded");
+                        unrecorded = Some(error);
+                    }
+                }
             }
             let mut message = outcome.message;
-            if write {
+            if let Some(error) = unrecorded {
+                message.tone = Tone::Warning;
+                message = message.paragraph(format!(
+                    "⚠️ The change above was made, but {}: its result is not in the history yet (it shows as started). Check the target before running anything again.",
+                    error.to_string().trim_end_matches("; nothing was changed")
+                ));
+            } else if write {
                 message = message.context(format!("{id} · undo with `/va undo {id}`"));
             }
             Ok(message)
@@ -464,6 +509,7 @@ pub struct VoteEvent {
 
 /// Handles a reaction or button vote end to end, recording it like any invocation.
 pub async fn handle_vote(deps: &Deps, ev: VoteEvent) -> Reply {
+    let _in_flight = InFlight::enter();
     let id = new_short_id('i');
     let span = info_span!("vote", request_id = %id, platform = %ev.channel.platform, actor = %ev.actor.user, approval = %ev.approval);
     async {

@@ -163,6 +163,16 @@ pub trait Cluster: Send + Sync {
     async fn plan(&self, permit: &Permit, ctx: &PlanContext) -> Result<Plan, ExecError>;
     /// Runs a read or an approved write.
     async fn execute(&self, plan: &Approved) -> Result<Outcome, ExecError>;
+    /// Whether the watch caches have completed their first list (`/readyz`). A cluster
+    /// without caches is always synced.
+    fn caches_synced(&self) -> bool {
+        true
+    }
+    /// Seconds since a failing watch last heard from the API server (0 while all are
+    /// live); `None` for a cluster without caches.
+    fn cache_stale_secs(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// PostgreSQL, Redis, Elasticsearch, Milvus, Nacos, Prometheus.

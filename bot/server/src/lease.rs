@@ -117,8 +117,9 @@ pub fn spawn(client: kube::Client, cfg: LeaseConfig) -> watch::Receiver<bool> {
             };
             if *tx.borrow() != leading {
                 info!(identity = %cfg.identity, leading, lease = %cfg.name, "Leadership changed");
-                metrics::gauge!("vabot_leader").set(if leading { 1.0 } else { 0.0 });
             }
+            // Every round, so a follower reports 0 from the start rather than nothing.
+            metrics::gauge!("vabot_leader").set(if leading { 1.0 } else { 0.0 });
             if tx.send(leading).is_err() {
                 break;
             }

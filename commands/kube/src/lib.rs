@@ -332,6 +332,14 @@ fn parse_impersonation(note: &str) -> Option<(String, Vec<String>)> {
 
 #[async_trait]
 impl Cluster for KubeCluster {
+    fn caches_synced(&self) -> bool {
+        self.is_synced()
+    }
+
+    fn cache_stale_secs(&self) -> Option<u64> {
+        Some(self.cache_age().stale_secs)
+    }
+
     async fn snapshot(&self, namespaces: &[Namespace]) -> Result<ClusterSnapshot, ExecError> {
         let inner = &self.inner;
         if !inner.caches.wait_synced(inner.timeout).await {

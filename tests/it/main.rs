@@ -1,9 +1,13 @@
 //! Integration tests: the real `vabot` binary, the local environment, the platform fakes.
 //!
 //! The binary is built by the test command (`cargo build --workspace --bins` runs first).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 mod console;
 mod helm;
+mod replicas;
+mod review;
+mod secrets;
 mod store_crash;
 
 use std::path::PathBuf;

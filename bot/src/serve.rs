@@ -51,7 +51,6 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
     let server = tokio::spawn(vabot_server::serve(listener, app, shutdown));
 
     let deps = wiring::build(&settings).await?;
-    readiness.set_store_ready();
     tokio::spawn(watch_caches(
         deps.cluster.clone(),
         readiness.clone(),
@@ -97,6 +96,9 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
         ));
     }
     let _ = routes.set(extra);
+    // Ready to take traffic only with the store migrated *and* the adapters mounted (the
+    // caches' half of readiness is `watch_caches`').
+    readiness.set_store_ready();
 
     server.await.context("the HTTP server task failed")??;
     drain().await;

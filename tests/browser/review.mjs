@@ -7,7 +7,7 @@
 //   CHROMIUM      the browser binary (default /usr/bin/chromium)
 // Prints one JSON line with what it saw; exits non-zero on the first failed check.
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -91,12 +91,17 @@ async function review(page) {
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
   const dir = env('DOWNLOADS');
   mkdirSync(dir, { recursive: true });
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('link', { name: 'Markdown' }).click(),
-  ]);
-  const markdown = join(dir, download.suggestedFilename());
-  await download.saveAs(markdown);
+  // The page's own Markdown link, fetched with the page's credentials and saved as a
+  // reviewer's download would be (headless downloads are cancelled on this machine).
+  const link = page.getByRole('link', { name: 'Markdown' });
+  const href = new URL(await link.getAttribute('href'), page.url()).toString();
+  const res = await page.request.get(href);
+  check(res.ok(), `the Markdown export answers (${res.status()})`);
+  const disposition = res.headers()['content-disposition'] || '';
+  check(disposition.includes('attachment'), `the export is a download (${disposition})`);
+  const name = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || 'incident.md';
+  const markdown = join(dir, name);
+  writeFileSync(markdown, await res.body());
   const md = readFileSync(markdown, 'utf8');
   check(md.startsWith(`# Incident: ${title}\n`), 'the export is the incident');
   check(md.includes('## Pinned messages') && md.includes(env('PIN_TEXT')), 'the export has the pinned messages');

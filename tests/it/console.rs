@@ -9,6 +9,11 @@ fn console(script: &str) -> (String, String, i32) {
         .arg("console")
         .env_remove("DATABASE_URL")
         .env_remove("KUBECONFIG")
+        // The embedded defaults only: the test command exports the local environment's
+        // endpoints, which would configure the dependency executor.
+        .env_remove("POSTGRES_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("PROMETHEUS_URL")
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -62,7 +67,7 @@ fn commands_without_an_executor_say_what_is_missing() {
     );
     assert!(
         out.contains(
-            "no dependency endpoint is configured for this bot, so `redis hitrate` cannot run here"
+            "no Redis endpoint (endpoints.redis, REDIS_URL) is configured for this bot, so `redis hitrate` cannot run here"
         ),
         "{out}"
     );

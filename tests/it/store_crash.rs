@@ -208,7 +208,11 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
             "executed" | "failed" => assert_eq!(n, 1, "{id} is {s} with {n} starts"),
             // Killed between the claim and the result: recorded, never re-run blindly.
             "executing" => assert!(n <= 1, "{id}"),
-            "pending" | "expired" | "approved" => assert_eq!(n, 0, "{id} is {s} but started"),
+            // `superseded`: the target changed before execution (a restart resets the demo
+            // cluster), so the bot re-planned and asked again instead of running it.
+            "pending" | "expired" | "approved" | "superseded" => {
+                assert_eq!(n, 0, "{id} is {s} but started");
+            }
             other => panic!("{id} has unexpected status `{other}`"),
         }
     }

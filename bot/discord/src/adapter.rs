@@ -755,6 +755,12 @@ impl Inner {
     }
 }
 
+/// Counts a failed Discord REST call for `/metrics` (bounded labels: the operation only).
+fn api_error(op: &'static str) {
+    metrics::counter!("vabot_platform_api_errors_total", "platform" => "discord", "method" => op)
+        .increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -779,10 +785,4 @@ mod tests {
         assert!(same_emoji("✅\u{fe0f}", "✅"));
         assert!(!same_emoji("❌", "✅"));
     }
-}
-
-/// Counts a failed Discord REST call for `/metrics` (bounded labels: the operation only).
-fn api_error(op: &'static str) {
-    metrics::counter!("vabot_platform_api_errors_total", "platform" => "discord", "method" => op)
-        .increment(1);
 }

@@ -64,8 +64,49 @@ pub fn redact(v: &Value) -> Value {
 }
 
 /// Masks the password of every `scheme://user:password@host` in free text (a connection
-/// string someone pasted into chat, or an error that quoted one).
+/// string someone pasted into chat, or an error that quoted one), and the value of every
+/// secret-looking `KEY=VALUE` (`config set agent-engine API_TOKEN=…` typed in chat).
 pub fn scrub(text: &str) -> String {
+    mask_secret_assignments(&scrub_urls(text))
+}
+
+/// Key names that hold secrets, as the Kubernetes redaction judges ConfigMap keys.
+fn secret_looking_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "credential",
+        "private",
+        "dsn",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
+
+fn mask_secret_assignments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match word.split_once('=') {
+            Some((key, value)) if !value.is_empty() && secret_looking_key(key) => {
+                out.push_str(key);
+                out.push_str("=[redacted]");
+            }
+            _ => out.push_str(word),
+        }
+    }
+    out
+}
+
+fn scrub_urls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
@@ -918,6 +959,16 @@ mod tests {
         let r = redact(&v).to_string();
         assert!(!r.contains("c2VjcmV0") && !r.contains("hunter2"), "{r}");
         assert!(r.contains("LOG_LEVEL") && r.contains("\"db\""), "{r}");
+    }
+
+    #[test]
+    fn secret_looking_assignments_are_masked_and_others_kept() {
+        assert_eq!(
+            scrub("/va config set agent-engine API_TOKEN=sk-123 LOG_LEVEL=debug"),
+            "/va config set agent-engine API_TOKEN=[redacted] LOG_LEVEL=debug"
+        );
+        assert_eq!(scrub("db_password=hunter2"), "db_password=[redacted]");
+        assert_eq!(scrub("scale agent-engine 5"), "scale agent-engine 5");
     }
 
     #[test]

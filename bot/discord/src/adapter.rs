@@ -75,6 +75,14 @@ impl Adapter {
 
 #[async_trait]
 impl EventHandler for Adapter {
+    /// serenity's REST ratelimiter waits before a call; `/metrics` shows how often and how long.
+    async fn ratelimit(&self, data: serenity::http::RatelimitInfo) {
+        metrics::counter!("vabot_platform_rate_limited_total", "platform" => "discord", "method" => "rest")
+            .increment(1);
+        metrics::histogram!("vabot_platform_rate_limit_wait_seconds", "platform" => "discord")
+            .record(data.timeout.as_secs_f64());
+    }
+
     async fn ready(&self, ctx: Context, ready: Ready) {
         let _ = self.inner.me.set(ready.user.id);
         info!(user = %ready.user.id, guilds = ready.guilds.len(), "Discord gateway ready");

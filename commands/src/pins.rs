@@ -97,9 +97,13 @@ pub async fn pin(deps: &Deps, ev: PinEvent) -> Result<PinOutcome, PipelineError>
     if let Recorded::Duplicate(_) = deps.store.record_invocation(&rec).await? {
         return Ok(PinOutcome::Unchanged);
     }
-    let key = channel_key(&ev.channel);
-    let events = deps.store.events(Some(&key), None).await?;
-    let pinners = pinners_of(&events, &ev.message.id);
+    // Events are filed by channel, whatever thread the message is in.
+    let events = deps.store.events(Some(&ev.channel.key()), None).await?;
+    let pinners = current_pins(&events)
+        .into_iter()
+        .find(|p| p.message.id == ev.message.id)
+        .map(|p| p.pinned_by)
+        .unwrap_or_default();
     let me = ev.actor.key();
     let (kind, outcome) = match (ev.pinned, pinners.contains(&me)) {
         (true, false) => (EventKind::MessagePinned, PinOutcome::Pinned),
@@ -122,33 +126,6 @@ pub async fn pin(deps: &Deps, ev: PinEvent) -> Result<PinOutcome, PipelineError>
         .await?;
     info!(actor = %ev.actor.user, message = %ev.message.id, verb, "Pin recorded");
     Ok(outcome)
-}
-
-/// The key events are filed under: the channel, whatever thread the message is in.
-fn channel_key(channel: &ChannelRef) -> String {
-    channel.key()
-}
-
-/// Who currently pins `message`, from a channel's events (oldest first).
-fn pinners_of(events: &[AuditEvent], message: &str) -> Vec<String> {
-    let mut who: Vec<String> = Vec::new();
-    for e in events {
-        let Some(m) = pinned_message_id(e) else {
-            continue;
-        };
-        if m != message {
-            continue;
-        }
-        let Some(actor) = e.actor.as_ref().map(Actor::key) else {
-            continue;
-        };
-        match e.kind {
-            EventKind::MessagePinned if !who.contains(&actor) => who.push(actor),
-            EventKind::MessageUnpinned => who.retain(|a| a != &actor),
-            _ => {}
-        }
-    }
-    who
 }
 
 fn pinned_message_id(e: &AuditEvent) -> Option<&str> {

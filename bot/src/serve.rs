@@ -70,6 +70,7 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
     }
     if let Some(slack) = settings.slack.clone() {
         let adapter = Arc::new(vabot_slack::SlackAdapter::new(slack.clone(), deps.clone())?);
+        adapter.start();
         match slack.mode {
             vabot_slack::SlackMode::Http => extra = extra.merge(vabot_slack::http_router(adapter)),
             vabot_slack::SlackMode::Socket => {

@@ -249,6 +249,20 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// A platform delivery recorded before the platform was told it arrived: the work the bot
+/// owes for it, until it is settled. A process that dies after the ack leaves it unsettled,
+/// and whoever resumes it first (by [`Store::claim`]) does the work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub platform: crate::model::Platform,
+    pub id: crate::model::DeliveryId,
+    pub received_at: DateTime<Utc>,
+    /// What the adapter needs to do the work again (its own JSON).
+    pub payload: String,
+    /// How often a worker claimed it.
+    pub attempts: u32,
+}
+
 // === Port ===
 
 /// Durable history. Every method is one transaction.
@@ -299,6 +313,30 @@ pub trait Store: Send + Sync {
         channel: &str,
         message: &str,
     ) -> Result<Option<PostedMessage>, StoreError>;
+
+    /// Records a delivery before it is acknowledged; false if it was accepted before
+    /// (a redelivery, here or on another replica).
+    async fn accept(&self, d: &Delivery) -> Result<bool, StoreError>;
+    /// Takes a delivery for work: of all callers holding it with the same `attempts`,
+    /// exactly one gets true.
+    async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// The work for a delivery is done (whatever its outcome).
+    async fn settle(
+        &self,
+        platform: crate::model::Platform,
+        id: &crate::model::DeliveryId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Unsettled deliveries, oldest first: never claimed and accepted before
+    /// `accepted_before`, or claimed fewer than `max_attempts` times, last before
+    /// `claimed_before` (a worker that died).
+    async fn unsettled(
+        &self,
+        platform: crate::model::Platform,
+        accepted_before: DateTime<Utc>,
+        claimed_before: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
 }
 
 // === In-memory store ===
@@ -311,12 +349,19 @@ struct Inner {
     approvals: HashMap<ApprovalId, ApprovalRequest>,
     executions: HashMap<InvocationId, ExecutionRecord>,
     posted: Vec<PostedMessage>,
+    /// Deliveries by (platform, id), with when they were last claimed and settled.
+    inbox: HashMap<(String, String), Held>,
 }
+
+/// A delivery in the memory store: when it was last claimed, and whether it is settled.
+type Held = (Delivery, Option<DateTime<Utc>>, bool);
 
 /// A store in memory: for tests, and for the console when no database is configured.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Set by tests: every call fails as if the database were gone.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryStore {
@@ -324,7 +369,17 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Makes every call fail with [`StoreError::Unavailable`] (or work again).
+    pub fn set_unavailable(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "the memory store is set unavailable".into(),
+            ));
+        }
         self.inner
             .lock()
             .map_err(|_| StoreError::Invalid("memory store poisoned by a panic".into()))
@@ -474,5 +529,69 @@ impl Store for MemoryStore {
             .rev()
             .find(|m| m.platform == platform && m.channel == channel && m.message == message)
             .cloned())
+    }
+
+    async fn accept(&self, d: &Delivery) -> Result<bool, StoreError> {
+        let key = (d.platform.as_str().to_owned(), d.id.to_string());
+        let mut g = self.lock()?;
+        if g.inbox.contains_key(&key) {
+            return Ok(false);
+        }
+        g.inbox.insert(key, (d.clone(), None, false));
+        Ok(true)
+    }
+
+    async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let key = (d.platform.as_str().to_owned(), d.id.to_string());
+        let mut g = self.lock()?;
+        match g.inbox.get_mut(&key) {
+            Some((held, claimed, false)) if held.attempts == d.attempts => {
+                held.attempts += 1;
+                *claimed = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn settle(
+        &self,
+        platform: crate::model::Platform,
+        id: &crate::model::DeliveryId,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(entry) = self
+            .lock()?
+            .inbox
+            .get_mut(&(platform.as_str().to_owned(), id.to_string()))
+        {
+            entry.2 = true;
+        }
+        Ok(())
+    }
+
+    async fn unsettled(
+        &self,
+        platform: crate::model::Platform,
+        accepted_before: DateTime<Utc>,
+        claimed_before: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let g = self.lock()?;
+        let mut out: Vec<Delivery> = g
+            .inbox
+            .values()
+            .filter(|(d, claimed, settled)| {
+                !settled
+                    && d.platform == platform
+                    && match claimed {
+                        None => d.received_at < accepted_before,
+                        Some(c) => *c < claimed_before && d.attempts < max_attempts,
+                    }
+            })
+            .map(|(d, _, _)| d.clone())
+            .collect();
+        out.sort_by_key(|d| d.received_at);
+        Ok(out)
     }
 }

@@ -3,7 +3,8 @@
 mod pin;
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use slack_morphism::prelude::*;
 use tracing::{debug, info, warn};
@@ -14,7 +15,7 @@ use vabot_commands::model::{
     WorkspaceId,
 };
 use vabot_commands::pipeline::{Deps, Reply, VoteEvent, handle, handle_vote};
-use vabot_commands::store::PostedMessage;
+use vabot_commands::store::{Delivery, PostedMessage};
 
 use crate::blocks::{self, render};
 use crate::outbound::{self, Client, Outbound};
@@ -23,6 +24,52 @@ use crate::{SlackConfig, SlackError};
 /// How many recent delivery ids one process remembers to drop redeliveries before
 /// posting anything (the store's delivery-id check is the authority across replicas).
 const SEEN_CAPACITY: usize = 4096;
+
+/// Work waiting for a worker, in memory; beyond this it waits in the store only.
+const QUEUE_CAPACITY: usize = 1024;
+
+/// A delivery accepted but not claimed after this long was left behind (the queue was
+/// full, or the process that accepted it died): the sweeper resumes it.
+const LEFT_BEHIND: Duration = Duration::from_secs(30);
+
+/// A claimed delivery still unsettled after this long lost its worker (a crash); it is
+/// retried, at most [`MAX_ATTEMPTS`] times in all.
+const ABANDONED: Duration = Duration::from_secs(15 * 60);
+const MAX_ATTEMPTS: u32 = 3;
+
+/// One unit of work: what Slack delivered, as slack-morphism parsed it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "event", rename_all = "snake_case")]
+pub enum Job {
+    Command(Box<SlackCommandEvent>),
+    Push(Box<SlackPushEventCallback>),
+    Interaction(Box<SlackInteractionEvent>),
+}
+
+impl Job {
+    /// The platform's id for this delivery, when it has one.
+    fn delivery(&self) -> Option<String> {
+        match self {
+            Job::Command(ev) => Some(format!("cmd:{}", ev.trigger_id.0)),
+            Job::Push(ev) => Some(format!("evt:{}", ev.event_id.0)),
+            Job::Interaction(ev) => match ev.as_ref() {
+                SlackInteractionEvent::BlockActions(ba) => Some(format!("int:{}", ba.trigger_id.0)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// What became of a delivery when it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Recorded and queued (or left in the store for the sweeper).
+    Queued,
+    /// Seen before, here or on another replica: nothing to do.
+    Duplicate,
+    /// The store could not record it: nothing will be done, the user must be told.
+    Unrecorded,
+}
 
 /// Where a reply goes.
 #[derive(Debug, Clone)]
@@ -40,6 +87,8 @@ pub struct SlackAdapter {
     client: Arc<Client>,
     out: Outbound,
     seen: Mutex<(HashSet<String>, VecDeque<String>)>,
+    /// The workers' queue, started with the first delivery (inside the runtime).
+    queue: OnceLock<tokio::sync::mpsc::Sender<(Job, Option<Delivery>)>>,
 }
 
 impl SlackAdapter {
@@ -55,6 +104,7 @@ impl SlackAdapter {
             client,
             out,
             seen: Mutex::new((HashSet::new(), VecDeque::new())),
+            queue: OnceLock::new(),
         })
     }
 
@@ -89,22 +139,166 @@ impl SlackAdapter {
         true
     }
 
-    /// Acks nothing itself: starts the work for a `/va` command and returns at once.
-    pub fn spawn_command(self: &Arc<Self>, ev: SlackCommandEvent) {
-        let me = self.clone();
-        tokio::spawn(async move { me.on_command(ev).await });
+    /// Records a delivery in the store, then queues its work; the platform is acked
+    /// after this returns, so an acked delivery is never lost: if the queue is full, or
+    /// this process dies, the work waits in the store for the sweeper (any replica).
+    pub async fn accept(self: &Arc<Self>, job: Job) -> Accepted {
+        let Some(id) = job.delivery() else {
+            self.enqueue(job, None);
+            return Accepted::Queued;
+        };
+        let payload = match serde_json::to_string(&job) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, delivery = id, "A delivery does not encode; working on it unrecorded");
+                self.enqueue(job, None);
+                return Accepted::Queued;
+            }
+        };
+        let delivery = Delivery {
+            platform: Platform::Slack,
+            id: DeliveryId::new(id),
+            received_at: self.deps.clock.now(),
+            payload,
+            attempts: 0,
+        };
+        match self.deps.store.accept(&delivery).await {
+            Ok(true) => {
+                self.enqueue(job, Some(delivery));
+                Accepted::Queued
+            }
+            Ok(false) => {
+                info!(delivery = %delivery.id, "Redelivery ignored");
+                Accepted::Duplicate
+            }
+            Err(e) => {
+                warn!(error = %e, delivery = %delivery.id, "Could not record a delivery; not running it");
+                metrics::counter!("vabot_deliveries_unrecorded_total", "platform" => "slack")
+                    .increment(1);
+                Accepted::Unrecorded
+            }
+        }
     }
 
-    /// Starts the work for an Events API callback and returns at once.
-    pub fn spawn_push(self: &Arc<Self>, ev: SlackPushEventCallback) {
-        let me = self.clone();
-        tokio::spawn(async move { me.on_push(ev).await });
+    /// Starts the workers and the sweeper, which at once resumes deliveries a previous
+    /// process acked but did not finish. (The first delivery starts them otherwise.)
+    pub fn start(self: &Arc<Self>) {
+        self.queue.get_or_init(|| self.start_workers());
     }
 
-    /// Starts the work for an interaction (button click) and returns at once.
-    pub fn spawn_interaction(self: &Arc<Self>, ev: SlackInteractionEvent) {
-        let me = self.clone();
-        tokio::spawn(async move { me.on_interaction(ev).await });
+    /// Hands work to the workers; a full queue leaves it to the sweeper.
+    fn enqueue(self: &Arc<Self>, job: Job, delivery: Option<Delivery>) {
+        let queue = self.queue.get_or_init(|| self.start_workers());
+        if let Err(e) = queue.try_send((job, delivery)) {
+            match e.into_inner() {
+                (_, Some(d)) => debug!(delivery = %d.id, "Work queue full; the sweeper resumes it"),
+                (job, None) => {
+                    // Nothing recorded to resume it from: work on it outside the pool.
+                    let me = self.clone();
+                    tokio::spawn(async move { me.work(job).await });
+                }
+            }
+        }
+    }
+
+    /// `workers` tasks on one bounded queue, and the sweeper. They hold the adapter
+    /// weakly: dropping the adapter closes the queue and ends them.
+    fn start_workers(self: &Arc<Self>) -> tokio::sync::mpsc::Sender<(Job, Option<Delivery>)> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<(Job, Option<Delivery>)>(QUEUE_CAPACITY);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..self.config.workers {
+            let rx = rx.clone();
+            let me = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    let next = rx.lock().await.recv().await;
+                    let (Some((job, delivery)), Some(me)) = (next, me.upgrade()) else {
+                        return;
+                    };
+                    me.claimed(job, delivery).await;
+                }
+            });
+        }
+        tokio::spawn(sweep(Arc::downgrade(self)));
+        tx
+    }
+
+    /// Claims a recorded delivery (exactly one worker of any replica wins), works on it
+    /// and settles it.
+    async fn claimed(&self, job: Job, delivery: Option<Delivery>) {
+        let Some(d) = delivery else {
+            return self.work(job).await;
+        };
+        match self.deps.store.claim(&d, self.deps.clock.now()).await {
+            Ok(true) => {}
+            Ok(false) => return debug!(delivery = %d.id, "Delivery taken by another worker"),
+            Err(e) => {
+                // Left unsettled: the sweeper retries once the store is back.
+                return warn!(error = %e, delivery = %d.id, "Could not claim a delivery");
+            }
+        }
+        self.work(job).await;
+        if let Err(e) = self
+            .deps
+            .store
+            .settle(Platform::Slack, &d.id, self.deps.clock.now())
+            .await
+        {
+            warn!(error = %e, delivery = %d.id, "Could not settle a delivery");
+        }
+    }
+
+    async fn work(&self, job: Job) {
+        match job {
+            Job::Command(ev) => self.on_command(*ev).await,
+            Job::Push(ev) => self.on_push(*ev).await,
+            Job::Interaction(ev) => self.on_interaction(*ev).await,
+        }
+    }
+
+    /// Resumes deliveries left in the store: now, and whenever the queue has room.
+    async fn resume_left_behind(self: &Arc<Self>) -> usize {
+        let now = self.deps.clock.now();
+        let left = match self
+            .deps
+            .store
+            .unsettled(
+                Platform::Slack,
+                now - chrono::Duration::from_std(LEFT_BEHIND).unwrap_or_default(),
+                now - chrono::Duration::from_std(ABANDONED).unwrap_or_default(),
+                MAX_ATTEMPTS,
+            )
+            .await
+        {
+            Ok(left) => left,
+            Err(e) => {
+                debug!(error = %e, "Could not look for left-behind deliveries");
+                return 0;
+            }
+        };
+        let Some(queue) = self.queue.get() else {
+            return 0;
+        };
+        let mut resumed = 0;
+        for d in left {
+            match serde_json::from_str::<Job>(&d.payload) {
+                Ok(job) => {
+                    // The worker claims it, so a delivery another replica took is skipped.
+                    if queue.try_send((job, Some(d))).is_err() {
+                        break;
+                    }
+                    resumed += 1;
+                }
+                Err(e) => {
+                    warn!(error = %e, delivery = %d.id, "A recorded delivery no longer decodes; settling it");
+                    let _ = self.deps.store.settle(Platform::Slack, &d.id, now).await;
+                }
+            }
+        }
+        if resumed > 0 {
+            info!(resumed, "Resumed deliveries left in the store");
+        }
+        resumed
     }
 
     fn actor(user: &str) -> Actor {
@@ -487,6 +681,18 @@ impl SlackAdapter {
             // Without the record a reaction on this message cannot be mapped back.
             warn!(error = %e, "Could not record a posted message");
         }
+    }
+}
+
+/// Every few seconds: resume what the queue could not hold and what dead workers left.
+async fn sweep(me: Weak<SlackAdapter>) {
+    loop {
+        let Some(adapter) = me.upgrade() else {
+            return;
+        };
+        adapter.resume_left_behind().await;
+        drop(adapter);
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 

@@ -58,6 +58,10 @@ pub struct SlackConfig {
     /// Socket Mode connections kept open (Slack spreads events across them).
     #[serde(default = "default_connections")]
     pub socket_connections: u32,
+    /// Commands, events and clicks worked on at once; more wait, recorded in the store,
+    /// instead of in memory.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
 }
 
 fn default_api_base() -> String {
@@ -85,6 +89,9 @@ fn default_max_body() -> usize {
 fn default_connections() -> u32 {
     2
 }
+fn default_workers() -> usize {
+    32
+}
 
 impl SlackConfig {
     /// A configuration with every default and the given bot token and signing secret.
@@ -102,6 +109,7 @@ impl SlackConfig {
             progress_after_ms: default_progress_ms(),
             max_body_bytes: default_max_body(),
             socket_connections: default_connections(),
+            workers: default_workers(),
         }
     }
 
@@ -124,6 +132,9 @@ impl SlackConfig {
         let bad = |why: &str| Err(crate::SlackError::Config(why.to_owned()));
         if self.bot_token.expose().is_empty() {
             return bad("slack.bot_token is empty");
+        }
+        if self.workers == 0 {
+            return bad("slack.workers must be at least 1");
         }
         if !(self.api_base.starts_with("https://") || self.api_base.starts_with("http://")) {
             return bad("slack.api_base must be an http(s) URL");

@@ -13,6 +13,7 @@ use slack_morphism::prelude::*;
 use tracing::{debug, info};
 
 use crate::SlackAdapter;
+use crate::adapter::{Accepted, Job};
 use crate::signature::{SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verify_at};
 
 /// `/slack/commands`, `/slack/events`, `/slack/interactions`, for mounting into the
@@ -28,6 +29,9 @@ pub fn http_router(adapter: Arc<SlackAdapter>) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .with_state(adapter)
 }
+
+/// The reply when a delivery cannot be recorded: it is not run (fail closed).
+pub const UNRECORDED: &str = "⚠️ vabot could not record this request because its history store is unavailable, so it was not run and nothing was changed. Try again in a minute; if this persists, check the bot's database.";
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -80,10 +84,15 @@ async fn commands(
         return r.into_response();
     }
     match serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) {
-        Ok(ev) => {
-            adapter.spawn_command(ev);
-            StatusCode::OK.into_response()
-        }
+        Ok(ev) => match adapter.accept(Job::Command(Box::new(ev))).await {
+            Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
+            // Slack shows a slash command's response body to its user, privately.
+            Accepted::Unrecorded => (
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                UNRECORDED,
+            )
+                .into_response(),
+        },
         Err(e) => bad_payload("slash command", e),
     }
 }
@@ -102,8 +111,11 @@ async fn events(
             ([(header::CONTENT_TYPE, "text/plain")], v.challenge).into_response()
         }
         Ok(SlackPushEvent::EventCallback(cb)) => {
-            adapter.spawn_push(cb);
-            StatusCode::OK.into_response()
+            match adapter.accept(Job::Push(Box::new(cb))).await {
+                Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
+                // Not acked: Slack retries the event later, when the store may be back.
+                Accepted::Unrecorded => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            }
         }
         Ok(SlackPushEvent::AppRateLimited(r)) => {
             info!(?r, "Slack is rate-limiting event deliveries to this app");
@@ -131,10 +143,14 @@ async fn interactions(
         Err(e) => return bad_payload("interaction", e),
     };
     match serde_json::from_str::<SlackInteractionEvent>(&form.payload) {
-        Ok(ev) => {
-            adapter.spawn_interaction(ev);
-            StatusCode::OK.into_response()
-        }
+        Ok(ev) => match adapter.accept(Job::Interaction(Box::new(ev))).await {
+            Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
+            Accepted::Unrecorded => (
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                UNRECORDED,
+            )
+                .into_response(),
+        },
         Err(e) => bad_payload("interaction", e),
     }
 }

@@ -17,7 +17,7 @@ pub mod outbound;
 pub mod signature;
 mod socket;
 
-pub use adapter::SlackAdapter;
+pub use adapter::{Accepted, Job, SlackAdapter};
 pub use config::{SlackConfig, SlackMode};
 pub use http::http_router;
 pub use socket::run_socket_mode;

@@ -24,8 +24,13 @@ async fn on_command(
     _client: Arc<Client>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
-    if let Some(a) = adapter_of(&state).await {
-        a.spawn_command(ev);
+    if let Some(a) = adapter_of(&state).await
+        && a.accept(crate::adapter::Job::Command(Box::new(ev))).await
+            == crate::adapter::Accepted::Unrecorded
+    {
+        return Ok(SlackCommandEventResponse::new(
+            SlackMessageContent::new().with_text(crate::http::UNRECORDED.into()),
+        ));
     }
     Ok(SlackCommandEventResponse::new(SlackMessageContent::new()))
 }
@@ -36,7 +41,7 @@ async fn on_push(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(a) = adapter_of(&state).await {
-        a.spawn_push(ev);
+        a.accept(crate::adapter::Job::Push(Box::new(ev))).await;
     }
     Ok(())
 }
@@ -47,7 +52,8 @@ async fn on_interaction(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(a) = adapter_of(&state).await {
-        a.spawn_interaction(ev);
+        a.accept(crate::adapter::Job::Interaction(Box::new(ev)))
+            .await;
     }
     Ok(())
 }

@@ -12,11 +12,16 @@ use common::fake::{Call, Failure};
 use common::fixtures::*;
 use common::world::{Options, World, world};
 use serde_json::Value;
+use slack_morphism::prelude::SlackCommandEvent;
 use vabot_commands::approval::Approved;
 use vabot_commands::authz::Permit;
+use vabot_commands::model::{DeliveryId, Platform};
 use vabot_commands::plan::Plan;
+use vabot_commands::ports::Clock;
 use vabot_commands::ports::{Cluster, ClusterSnapshot, ExecError, Outcome, PlanContext};
+use vabot_commands::store::{Delivery, Store};
 use vabot_commands::testing::FakeCluster;
+use vabot_slack::Job;
 
 fn posts(calls: &[Call]) -> Vec<&Call> {
     calls
@@ -634,4 +639,97 @@ async fn the_deny_reaction_closes_the_request_without_running_it() {
         .expect("denial in the thread");
     assert_eq!(note.str("thread_ts"), Some(root.as_str()));
     assert_eq!(w.cluster.executed(), 0);
+}
+
+#[tokio::test]
+async fn a_command_that_cannot_be_recorded_is_refused_in_the_ack_and_never_run() {
+    let w = world(Options::default()).await;
+    w.store.set_unavailable(true);
+    let form = slash_form(ALICE, "scale agent-engine 5", "trig.nostore");
+    let (status, body) = w
+        .send(w.signed("/slack/commands", "application/x-www-form-urlencoded", form))
+        .await;
+    // Slack shows this body to the user privately: what happened and what to do.
+    assert_eq!(status, 200);
+    assert!(body.contains("history store is unavailable"), "{body}");
+    assert!(body.contains("not run and nothing was changed"), "{body}");
+    assert!(body.contains("Try again"), "{body}");
+    // An event that cannot be recorded is not acked: Slack retries it later.
+    let (status, _) = w
+        .send(w.signed(
+            "/slack/events",
+            "application/json",
+            mention("Ev0NOSTORE", ALICE, "health", "1764000800.000100", None).to_string(),
+        ))
+        .await;
+    assert_eq!(status, 503);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(posts(&w.fake.calls()).is_empty(), "nothing posted");
+    assert_eq!(w.cluster.executed(), 0);
+
+    // Back: the same command now runs (its delivery was never recorded).
+    w.store.set_unavailable(false);
+    assert_eq!(
+        w.command(ALICE, "scale agent-engine 5", "trig.nostore")
+            .await,
+        200
+    );
+    w.fake
+        .wait_for("the result", |c| {
+            posts(c)
+                .iter()
+                .any(|p| p.text().contains("Scaled agent-engine"))
+        })
+        .await;
+    assert_eq!(w.cluster.executed(), 1);
+}
+
+#[tokio::test]
+async fn an_acked_command_whose_process_died_is_resumed_once_from_the_store() {
+    let w = world(Options::default()).await;
+    // What a process that died right after its ack left behind: the delivery, recorded.
+    let form = slash_form(ALICE, "scale agent-engine 7", "trig.orphan");
+    let ev: SlackCommandEvent = serde_urlencoded::from_str(&form).expect("form");
+    let delivery = Delivery {
+        platform: Platform::Slack,
+        id: DeliveryId::new("cmd:trig.orphan"),
+        received_at: w.clock.now(),
+        payload: serde_json::to_string(&Job::Command(Box::new(ev))).expect("json"),
+        attempts: 0,
+    };
+    assert!(w.store.accept(&delivery).await.expect("accept"));
+    // Two processes start on the same store past the grace period: exactly one runs it.
+    w.clock.advance(chrono::Duration::seconds(31));
+    let (a, b) = (w.replica(), w.replica());
+    a.start();
+    b.start();
+    w.fake
+        .wait_for("the resumed result", |c| {
+            posts(c)
+                .iter()
+                .any(|p| p.text().contains("Scaled agent-engine"))
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.cluster.executed(), 1, "run once across both processes");
+    assert_eq!(
+        posts(&w.fake.calls()).len(),
+        2,
+        "one root message, one result"
+    );
+    let now = w.clock.now() + chrono::Duration::hours(1);
+    let left = w
+        .store
+        .unsettled(Platform::Slack, now, now, 10)
+        .await
+        .expect("unsettled");
+    assert!(left.is_empty(), "settled: {left:?}");
+    // A redelivery of the same command after all that is recognised.
+    assert_eq!(
+        w.command(ALICE, "scale agent-engine 7", "trig.orphan")
+            .await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.cluster.executed(), 1);
 }

@@ -5,17 +5,20 @@
 //! so a record re-hashes identically wherever it is read back. Migrations live in
 //! `migrations/postgres` and `migrations/sqlite` at the workspace root.
 
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use tokio::sync::oneshot;
 use vabot_commands::approval::{ApprovalRequest, ApprovalStatus};
-use vabot_commands::model::{ApprovalId, InvocationId, Platform};
+use vabot_commands::model::{ApprovalId, DeliveryId, InvocationId, Platform};
 use vabot_commands::store::{
-    AuditEvent, ChainBreak, EventKind, ExecutionRecord, InvocationRecord, NewEvent, PostedMessage,
-    Recorded, Store, StoreError, verify_chain,
+    AuditEvent, ChainBreak, Delivery, EventKind, ExecutionRecord, InvocationRecord, NewEvent,
+    PostedMessage, Recorded, Store, StoreError, verify_chain,
 };
 
 pub mod export;
@@ -67,15 +70,50 @@ pub enum ChainReport {
     Broken(ChainBreak),
 }
 
+/// How long one statement (or one append batch) may take before the store counts as
+/// unavailable: a hung database must not hold a pool connection, or a chat reply, forever.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most this many audit events go into one batch: 11 parameters each stays far below
+/// SQLite's oldest parameter limit (999).
+const MAX_BATCH: usize = 64;
+
 /// The durable store.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    timeout: Duration,
+    chain: Arc<Chain>,
+}
+
+type Sealed = oneshot::Sender<Result<AuditEvent, StoreError>>;
+
+/// Group commit for the audit chain. Appenders queue their event and one of them, holding
+/// `writer`, writes everything queued as one batch; `writer` also caches the head this
+/// process wrote last, so on PostgreSQL a batch is a single statement.
+#[derive(Default)]
+struct Chain {
+    queue: Mutex<Vec<(NewEvent, Sealed)>>,
+    writer: Arc<tokio::sync::Mutex<Option<(i64, String)>>>,
 }
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(Box::new(e))
+}
+
+/// A failure shared by every event of a batch, or a timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Failed(String);
+
+fn failed(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(source) => {
+            StoreError::Unavailable(Box::new(Failed(source.to_string())))
+        }
+        StoreError::Invalid(m) => StoreError::Invalid(m.clone()),
+    }
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -103,6 +141,60 @@ fn parse_stamp(s: &str) -> Result<DateTime<Utc>, StoreError> {
 
 fn kind_of(s: &str) -> Result<EventKind, StoreError> {
     from_json(&format!("\"{s}\""))
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Unavailable(Box::new(Failed("the audit writer stopped".into())))
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, at, channel_key, invocation, kind, channel, actor, summary, data, prev_hash, hash";
+
+/// `($from, …, $from+10), (…)` for `rows` events of 11 columns.
+fn placeholders(rows: usize, from: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (0..11).map(|c| format!("${}", from + r * 11 + c)).collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Seals `events` as the records after (`seq`, `hash`), stamped now.
+fn seal_all(seq: i64, hash: &str, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>, StoreError> {
+    let at = parse_stamp(&stamp(&Utc::now()))?;
+    let mut prev = hash.to_owned();
+    let mut out = Vec::with_capacity(events.len());
+    for (i, ev) in events.into_iter().enumerate() {
+        let sealed = AuditEvent::seal(seq as u64 + 1 + i as u64, at, &prev, ev);
+        prev = sealed.hash.clone();
+        out.push(sealed);
+    }
+    Ok(out)
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind_events<'q>(
+    mut query: AnyQuery<'q>,
+    events: &[AuditEvent],
+) -> Result<AnyQuery<'q>, StoreError> {
+    for e in events {
+        query = query
+            .bind(e.seq as i64)
+            .bind(stamp(&e.at))
+            .bind(e.channel.key())
+            .bind(e.invocation.as_ref().map(ToString::to_string))
+            .bind(e.kind.as_str().to_owned())
+            .bind(to_json(&e.channel)?)
+            .bind(e.actor.as_ref().map(to_json).transpose()?)
+            .bind(e.summary.clone())
+            .bind(to_json(&e.data)?)
+            .bind(e.prev_hash.clone())
+            .bind(e.hash.clone());
+    }
+    Ok(query)
 }
 
 impl SqlStore {
@@ -142,7 +234,32 @@ impl SqlStore {
                 .await
                 .map_err(|source| OpenError::Connect { backend, source })?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            timeout: QUERY_TIMEOUT,
+            chain: Arc::default(),
+        })
+    }
+
+    /// Replaces [`QUERY_TIMEOUT`] (tests of a hanging database use a shorter one).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs one database call under the store's timeout.
+    async fn io<T>(
+        &self,
+        call: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(r) => r.map_err(unavailable),
+            Err(_) => Err(StoreError::Unavailable(Box::new(Failed(format!(
+                "no answer within {} s",
+                self.timeout.as_secs_f32()
+            ))))),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -174,10 +291,9 @@ impl SqlStore {
 
     /// The recorded head of the chain: (last seq, its hash).
     pub async fn head(&self) -> Result<(u64, String), StoreError> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let row = self
+            .io(sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&self.pool))
+            .await?;
         let seq: i64 = row.try_get("seq").map_err(unavailable)?;
         Ok((seq as u64, row.try_get("hash").map_err(unavailable)?))
     }
@@ -197,14 +313,13 @@ impl SqlStore {
         &self,
         channel: &str,
     ) -> Result<Vec<ApprovalRequest>, StoreError> {
-        let rows =
-            sqlx::query(self.sql(
+        let rows = self
+            .io(sqlx::query(self.sql(
                 "SELECT request FROM approvals WHERE channel_key = $1 ORDER BY created_at, id",
             ))
             .bind(channel.to_owned())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .fetch_all(&self.pool))
+            .await?;
         rows.iter()
             .map(|r| from_json(&r.try_get::<String, _>("request").map_err(unavailable)?))
             .collect()
@@ -222,6 +337,116 @@ impl SqlStore {
             }
         }
         Ok(out)
+    }
+
+    /// Writes queued audit events, a batch at a time, until the queue is empty.
+    async fn drain(&self, head: &mut Option<(i64, String)>) {
+        loop {
+            let batch: Vec<_> = {
+                let mut q = self
+                    .chain
+                    .queue
+                    .lock()
+                    .expect("the audit queue is never poisoned");
+                let n = q.len().min(MAX_BATCH);
+                q.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                return;
+            }
+            let (events, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            match self.append_batch(head, events).await {
+                Ok(sealed) => {
+                    for (tx, ev) in senders.into_iter().zip(sealed) {
+                        let _ = tx.send(Ok(ev));
+                    }
+                }
+                Err(e) => {
+                    // Whether it committed is unknown (a timeout): re-read the head next time.
+                    *head = None;
+                    for tx in senders {
+                        let _ = tx.send(Err(failed(&e)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends `events` in order, atomically. With the head this process wrote last, on
+    /// PostgreSQL that is one statement (advance the head only if it is still ours, and
+    /// insert); otherwise, or when another process moved the head, one transaction that
+    /// locks the head first.
+    async fn append_batch(
+        &self,
+        head: &mut Option<(i64, String)>,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        if let (Backend::Postgres, Some((seq, hash))) = (self.backend, head.as_ref()) {
+            let sealed = seal_all(*seq, hash, events.clone())?;
+            let last = sealed.last().expect("a batch is never empty");
+            let q = format!(
+                "WITH head AS (UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4 RETURNING 1) INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT v.* FROM head, (VALUES {}) AS v({EVENT_COLUMNS})",
+                placeholders(sealed.len(), 5)
+            );
+            let query = sqlx::query(self.sql(&q))
+                .bind(last.seq as i64)
+                .bind(last.hash.clone())
+                .bind(*seq)
+                .bind(hash.clone());
+            let done = self
+                .io(bind_events(query, &sealed)?.execute(&self.pool))
+                .await?;
+            if done.rows_affected() == sealed.len() as u64 {
+                *head = Some((last.seq as i64, last.hash.clone()));
+                return Ok(sealed);
+            }
+            // Another replica appended since: take the lock and re-read the head.
+        }
+        let sealed = tokio::time::timeout(self.timeout, self.append_locked(events))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(Box::new(Failed(format!(
+                    "no answer within {} s",
+                    self.timeout.as_secs_f32()
+                )))))
+            })?;
+        let last = sealed.last().expect("a batch is never empty");
+        *head = Some((last.seq as i64, last.hash.clone()));
+        Ok(sealed)
+    }
+
+    async fn append_locked(&self, events: Vec<NewEvent>) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        // Writing the head first takes the write lock before anything is read: on
+        // PostgreSQL the row lock queues concurrent appenders (they re-read the committed
+        // head), on SQLite it takes the database's single write lock, so no two
+        // appends, from any process or replica, can pick the same seq.
+        let row = sqlx::query(
+            self.sql("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash"),
+        )
+        .bind(events.len() as i64)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let last: i64 = row.try_get("seq").map_err(unavailable)?;
+        let prev: String = row.try_get("hash").map_err(unavailable)?;
+        let sealed = seal_all(last - events.len() as i64, &prev, events)?;
+        let q = format!(
+            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES {}",
+            placeholders(sealed.len(), 1)
+        );
+        bind_events(sqlx::query(self.sql(&q)), &sealed)?
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let tail = sealed.last().expect("a batch is never empty");
+        sqlx::query(self.sql("UPDATE audit_head SET hash = $1 WHERE id = 1"))
+            .bind(tail.hash.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(sealed)
     }
 
     fn event_of(row: &AnyRow) -> Result<AuditEvent, StoreError> {
@@ -250,7 +475,7 @@ impl SqlStore {
 impl Store for SqlStore {
     async fn record_invocation(&self, rec: &InvocationRecord) -> Result<Recorded, StoreError> {
         let platform = rec.channel.platform.as_str().to_owned();
-        let inserted = sqlx::query(self.sql(
+        let inserted = self.io(sqlx::query(self.sql(
             "INSERT INTO invocations (id, at, platform, delivery, record) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         ))
         .bind(rec.id.to_string())
@@ -258,20 +483,18 @@ impl Store for SqlStore {
         .bind(platform.clone())
         .bind(rec.delivery.to_string())
         .bind(to_json(rec)?)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .execute(&self.pool)).await?;
         if inserted.rows_affected() == 1 {
             return Ok(Recorded::New);
         }
-        let first = sqlx::query(
-            self.sql("SELECT id FROM invocations WHERE platform = $1 AND delivery = $2"),
-        )
-        .bind(platform)
-        .bind(rec.delivery.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let first = self
+            .io(sqlx::query(
+                self.sql("SELECT id FROM invocations WHERE platform = $1 AND delivery = $2"),
+            )
+            .bind(platform)
+            .bind(rec.delivery.to_string())
+            .fetch_optional(&self.pool))
+            .await?;
         match first {
             Some(row) => {
                 let id: String = row.try_get("id").map_err(unavailable)?;
@@ -285,54 +508,39 @@ impl Store for SqlStore {
     }
 
     async fn invocation(&self, id: &InvocationId) -> Result<Option<InvocationRecord>, StoreError> {
-        let row = sqlx::query(self.sql("SELECT record FROM invocations WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let row = self
+            .io(
+                sqlx::query(self.sql("SELECT record FROM invocations WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
         row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
             .transpose()
     }
 
     async fn append(&self, ev: NewEvent) -> Result<AuditEvent, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        // Writing the head first takes the write lock before anything is read: on
-        // PostgreSQL the row lock queues concurrent appenders (they re-read the committed
-        // head), on SQLite it takes the database's single write lock, so no two
-        // appends, from any process or replica, can pick the same seq.
-        let head =
-            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        let seq: i64 = head.try_get("seq").map_err(unavailable)?;
-        let prev: String = head.try_get("hash").map_err(unavailable)?;
-        let at = parse_stamp(&stamp(&Utc::now()))?;
-        let sealed = AuditEvent::seal(seq as u64, at, &prev, ev);
-        sqlx::query(self.sql(
-            "INSERT INTO audit_events (seq, at, channel_key, invocation, kind, channel, actor, summary, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        ))
-        .bind(seq)
-        .bind(stamp(&sealed.at))
-        .bind(sealed.channel.key())
-        .bind(sealed.invocation.as_ref().map(ToString::to_string))
-        .bind(sealed.kind.as_str().to_owned())
-        .bind(to_json(&sealed.channel)?)
-        .bind(sealed.actor.as_ref().map(to_json).transpose()?)
-        .bind(sealed.summary.clone())
-        .bind(to_json(&sealed.data)?)
-        .bind(sealed.prev_hash.clone())
-        .bind(sealed.hash.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        sqlx::query(self.sql("UPDATE audit_head SET hash = $1 WHERE id = 1"))
-            .bind(sealed.hash.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(sealed)
+        let (sealed, mut rx) = oneshot::channel();
+        self.chain
+            .queue
+            .lock()
+            .expect("the audit queue is never poisoned")
+            .push((ev, sealed));
+        tokio::select! {
+            biased;
+            // Another appender's batch already took this event.
+            r = &mut rx => return r.unwrap_or_else(|_| Err(writer_stopped())),
+            head = self.chain.writer.clone().lock_owned() => {
+                // The batch runs in a task of its own: an appender that gives up waiting
+                // cannot cut short a batch carrying other appenders' events.
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let mut head = head;
+                    me.drain(&mut head).await;
+                });
+            }
+        }
+        rx.await.unwrap_or_else(|_| Err(writer_stopped()))
     }
 
     async fn events(
@@ -360,12 +568,12 @@ impl Store for SqlStore {
         if let Some(s) = since {
             query = query.bind(stamp(&s));
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(unavailable)?;
+        let rows = self.io(query.fetch_all(&self.pool)).await?;
         rows.iter().map(Self::event_of).collect()
     }
 
     async fn insert_approval(&self, req: &ApprovalRequest) -> Result<(), StoreError> {
-        let done = sqlx::query(self.sql(
+        let done = self.io(sqlx::query(self.sql(
             "INSERT INTO approvals (id, channel_key, status, votes, created_at, request) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         ))
         .bind(req.id.to_string())
@@ -374,9 +582,7 @@ impl Store for SqlStore {
         .bind(req.votes.len() as i64)
         .bind(stamp(&req.created_at))
         .bind(to_json(req)?)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .execute(&self.pool)).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Invalid(format!("approval {} exists", req.id)));
         }
@@ -384,11 +590,13 @@ impl Store for SqlStore {
     }
 
     async fn approval(&self, id: &ApprovalId) -> Result<Option<ApprovalRequest>, StoreError> {
-        let row = sqlx::query(self.sql("SELECT request FROM approvals WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let row = self
+            .io(
+                sqlx::query(self.sql("SELECT request FROM approvals WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
         row.map(|r| from_json(&r.try_get::<String, _>("request").map_err(unavailable)?))
             .transpose()
     }
@@ -400,7 +608,7 @@ impl Store for SqlStore {
     ) -> Result<bool, StoreError> {
         // One conditional UPDATE: atomic on both backends, so of any number of callers
         // holding the same `expected`, exactly one sees a changed row.
-        let done = sqlx::query(self.sql(
+        let done = self.io(sqlx::query(self.sql(
             "UPDATE approvals SET status = $1, votes = $2, request = $3 WHERE id = $4 AND status = $5 AND votes = $6",
         ))
         .bind(next.status.as_str().to_owned())
@@ -409,9 +617,7 @@ impl Store for SqlStore {
         .bind(next.id.to_string())
         .bind(expected.status.as_str().to_owned())
         .bind(expected.votes.len() as i64)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .execute(&self.pool)).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -420,7 +626,7 @@ impl Store for SqlStore {
         channel: Option<&str>,
         status: ApprovalStatus,
     ) -> Result<Vec<ApprovalRequest>, StoreError> {
-        let rows = match channel {
+        let query = match channel {
             Some(c) => sqlx::query(self.sql(
                 "SELECT request FROM approvals WHERE status = $1 AND channel_key = $2 ORDER BY created_at, id",
             ))
@@ -431,25 +637,22 @@ impl Store for SqlStore {
             ))
             .bind(status.as_str().to_owned()),
         }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        ;
+        let rows = self.io(query.fetch_all(&self.pool)).await?;
         rows.iter()
             .map(|r| from_json(&r.try_get::<String, _>("request").map_err(unavailable)?))
             .collect()
     }
 
     async fn record_execution(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
-        sqlx::query(self.sql(
+        self.io(sqlx::query(self.sql(
             "INSERT INTO executions (invocation, approval, started_at, record) VALUES ($1, $2, $3, $4) ON CONFLICT (invocation) DO UPDATE SET approval = excluded.approval, started_at = excluded.started_at, record = excluded.record",
         ))
         .bind(rec.invocation.to_string())
         .bind(rec.approval.as_ref().map(ToString::to_string))
         .bind(stamp(&rec.started_at))
         .bind(to_json(rec)?)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .execute(&self.pool)).await?;
         Ok(())
     }
 
@@ -457,17 +660,19 @@ impl Store for SqlStore {
         &self,
         invocation: &InvocationId,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        let row = sqlx::query(self.sql("SELECT record FROM executions WHERE invocation = $1"))
-            .bind(invocation.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let row = self
+            .io(
+                sqlx::query(self.sql("SELECT record FROM executions WHERE invocation = $1"))
+                    .bind(invocation.to_string())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
         row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
             .transpose()
     }
 
     async fn record_posted(&self, msg: &PostedMessage) -> Result<(), StoreError> {
-        sqlx::query(self.sql(
+        self.io(sqlx::query(self.sql(
             "INSERT INTO posted_messages (platform, channel, message, approval, record) VALUES ($1, $2, $3, $4, $5)",
         ))
         .bind(msg.platform.as_str().to_owned())
@@ -475,9 +680,7 @@ impl Store for SqlStore {
         .bind(msg.message.clone())
         .bind(msg.approval.as_ref().map(ToString::to_string))
         .bind(to_json(msg)?)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .execute(&self.pool)).await?;
         Ok(())
     }
 
@@ -486,14 +689,12 @@ impl Store for SqlStore {
         platform: Platform,
         approval: &ApprovalId,
     ) -> Result<Option<PostedMessage>, StoreError> {
-        let row = sqlx::query(self.sql(
+        let row = self.io(sqlx::query(self.sql(
             "SELECT record FROM posted_messages WHERE platform = $1 AND approval = $2 ORDER BY id DESC LIMIT 1",
         ))
         .bind(platform.as_str().to_owned())
         .bind(approval.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .fetch_optional(&self.pool)).await?;
         row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
             .transpose()
     }
@@ -504,16 +705,98 @@ impl Store for SqlStore {
         channel: &str,
         message: &str,
     ) -> Result<Option<PostedMessage>, StoreError> {
-        let row = sqlx::query(self.sql(
+        let row = self.io(sqlx::query(self.sql(
             "SELECT record FROM posted_messages WHERE platform = $1 AND channel = $2 AND message = $3 ORDER BY id DESC LIMIT 1",
         ))
         .bind(platform.as_str().to_owned())
         .bind(channel.to_owned())
         .bind(message.to_owned())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        .fetch_optional(&self.pool)).await?;
         row.map(|r| from_json(&r.try_get::<String, _>("record").map_err(unavailable)?))
             .transpose()
+    }
+
+    async fn accept(&self, d: &Delivery) -> Result<bool, StoreError> {
+        let done = self
+            .io(
+                sqlx::query(self.sql(
+                    "INSERT INTO deliveries (platform, delivery, received_at, payload, attempts) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                ))
+                .bind(d.platform.as_str().to_owned())
+                .bind(d.id.to_string())
+                .bind(stamp(&d.received_at))
+                .bind(d.payload.clone())
+                .bind(i64::from(d.attempts))
+                .execute(&self.pool),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = self
+            .io(
+                sqlx::query(self.sql(
+                    "UPDATE deliveries SET attempts = attempts + 1, claimed_at = $1 WHERE platform = $2 AND delivery = $3 AND attempts = $4 AND settled_at IS NULL",
+                ))
+                .bind(stamp(&at))
+                .bind(d.platform.as_str().to_owned())
+                .bind(d.id.to_string())
+                .bind(i64::from(d.attempts))
+                .execute(&self.pool),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn settle(
+        &self,
+        platform: Platform,
+        id: &DeliveryId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.io(sqlx::query(
+            self.sql("UPDATE deliveries SET settled_at = $1 WHERE platform = $2 AND delivery = $3"),
+        )
+        .bind(stamp(&at))
+        .bind(platform.as_str().to_owned())
+        .bind(id.to_string())
+        .execute(&self.pool))
+            .await?;
+        Ok(())
+    }
+
+    async fn unsettled(
+        &self,
+        platform: Platform,
+        accepted_before: DateTime<Utc>,
+        claimed_before: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = self
+            .io(
+                sqlx::query(self.sql(
+                    "SELECT delivery, received_at, payload, attempts FROM deliveries WHERE platform = $1 AND settled_at IS NULL AND ((claimed_at IS NULL AND received_at < $2) OR (claimed_at < $3 AND attempts < $4)) ORDER BY received_at LIMIT 500",
+                ))
+                .bind(platform.as_str().to_owned())
+                .bind(stamp(&accepted_before))
+                .bind(stamp(&claimed_before))
+                .bind(i64::from(max_attempts))
+                .fetch_all(&self.pool),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let get = |c: &str| r.try_get::<String, _>(c).map_err(unavailable);
+                let attempts: i64 = r.try_get("attempts").map_err(unavailable)?;
+                Ok(Delivery {
+                    platform,
+                    id: DeliveryId::new(get("delivery")?),
+                    received_at: parse_stamp(&get("received_at")?)?,
+                    payload: get("payload")?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
     }
 }

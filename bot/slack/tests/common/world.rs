@@ -59,6 +59,8 @@ pub struct World {
     pub cluster: Arc<FakeCluster>,
     pub clock: Arc<ManualClock>,
     pub store: Arc<MemoryStore>,
+    pub deps: Deps,
+    pub config: SlackConfig,
 }
 
 pub struct Options {
@@ -114,7 +116,7 @@ pub async fn world(opts: Options) -> World {
     config.pace_ms = opts.pace_ms;
     config.progress_after_ms = opts.progress_after_ms;
     config.socket_connections = 1;
-    let adapter = Arc::new(SlackAdapter::new(config, deps).expect("adapter"));
+    let adapter = Arc::new(SlackAdapter::new(config.clone(), deps.clone()).expect("adapter"));
     let router = http_router(adapter.clone());
     World {
         fake,
@@ -123,10 +125,17 @@ pub async fn world(opts: Options) -> World {
         cluster,
         clock,
         store,
+        deps,
+        config,
     }
 }
 
 impl World {
+    /// Another process on the same store, clock and fake Slack (a restart, a replica).
+    pub fn replica(&self) -> Arc<SlackAdapter> {
+        Arc::new(SlackAdapter::new(self.config.clone(), self.deps.clone()).expect("adapter"))
+    }
+
     /// A request signed as Slack would sign it now (by the bot's clock).
     pub fn signed(&self, path: &str, content_type: &str, body: String) -> Request<Body> {
         let ts = self.adapter.now_unix().to_string();

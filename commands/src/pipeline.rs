@@ -106,6 +106,11 @@ pub async fn handle(deps: &Deps, inv: Invocation) -> Reply {
         let started = std::time::Instant::now();
         let result = run(deps, &id, &inv).await;
         record_metrics(deps, &inv, &result, started);
+        if let Ok(reply) = &result
+            && !reply.duplicate
+        {
+            keep_charts(deps, &id, &inv, reply).await;
+        }
         match result {
             Ok(reply) => reply,
             Err(error) => {
@@ -124,6 +129,43 @@ pub async fn handle(deps: &Deps, inv: Invocation) -> Reply {
     }
     .instrument(span)
     .await
+}
+
+/// Keeps every image a reply carries (a chart) by its SHA-256 and records it in the audit
+/// log, so the review shows the charts people saw. A chart that cannot be kept is
+/// logged, not fatal: the command's own record is already written.
+async fn keep_charts(deps: &Deps, id: &InvocationId, inv: &Invocation, reply: &Reply) {
+    use sha2::{Digest, Sha256};
+    for a in reply
+        .messages
+        .iter()
+        .flat_map(|m| &m.attachments)
+        .filter(|a| a.mime.starts_with("image/") && !a.bytes.is_empty())
+    {
+        let sha256 = hex::encode(Sha256::digest(&a.bytes));
+        let kept = async {
+            deps.store.keep_file(&sha256, &a.mime, &a.bytes).await?;
+            deps.store
+                .append(event(
+                    id,
+                    &inv.channel,
+                    Some(&inv.actor),
+                    EventKind::ChartPosted,
+                    format!(
+                        "chart “{}” ({}, {:.1} KiB)",
+                        a.title,
+                        a.filename,
+                        a.bytes.len() as f64 / 1024.0
+                    ),
+                    json!({"sha256": sha256, "filename": a.filename, "mime": a.mime, "title": a.title, "bytes": a.bytes.len()}),
+                ))
+                .await
+        }
+        .await;
+        if let Err(e) = kept {
+            warn!(error = %e, file = %a.filename, "Could not keep a posted chart");
+        }
+    }
 }
 
 /// Counts the invocation by command and outcome, and records its latency.
@@ -202,7 +244,8 @@ async fn run(deps: &Deps, id: &InvocationId, inv: &Invocation) -> Result<Reply, 
         at: now,
         actor: inv.actor.clone(),
         channel: inv.channel.clone(),
-        text: inv.text.clone(),
+        // The history never keeps a secret someone typed (`… API_TOKEN=…`).
+        text: crate::secret::scrub(&inv.text),
         delivery: inv.delivery.clone(),
     };
     if let Recorded::Duplicate(first) = deps.store.record_invocation(&rec).await? {
@@ -219,7 +262,7 @@ async fn run(deps: &Deps, id: &InvocationId, inv: &Invocation) -> Result<Reply, 
             &inv.channel,
             Some(&inv.actor),
             EventKind::Invocation,
-            format!("/va {}", command_text(&inv.text)),
+            format!("/va {}", crate::secret::scrub(command_text(&inv.text))),
             json!({"delivery": inv.delivery}),
         ))
         .await?;
@@ -245,7 +288,7 @@ async fn run(deps: &Deps, id: &InvocationId, inv: &Invocation) -> Result<Reply, 
             Some(&inv.actor),
             EventKind::Permitted,
             format!("{} permitted ({})", command.name(), permit.risk()),
-            json!({"command": command, "roles": permit.roles()}),
+            json!({"command": command.for_record(), "roles": permit.roles()}),
         ))
         .await?;
 
@@ -298,7 +341,7 @@ async fn plan_and_run(
                 Some(permit.actor()),
                 EventKind::Planned,
                 plan.summary.clone(),
-                json!({"plan": plan}),
+                json!({"plan": plan.for_record()}),
             ))
             .await?;
     }
@@ -331,7 +374,7 @@ async fn open_request(deps: &Deps, req: ApprovalRequest) -> Result<Reply, Pipeli
             Some(&req.requester),
             EventKind::ApprovalRequested,
             format!("{} needs {} approval(s): {}", req.id, req.rule.approvals, req.plan.summary),
-            json!({"approval": req.id, "plan": req.plan, "rule": req.rule, "expires_at": req.expires_at}),
+            json!({"approval": req.id, "plan": req.plan.for_record(), "rule": req.rule, "expires_at": req.expires_at}),
         ))
         .await?;
     info!(approval = %req.id, "Approval requested");

@@ -76,6 +76,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan as the audit log keeps it: see [`Command::for_record`].
+    pub fn for_record(&self) -> Plan {
+        Plan {
+            command: self.command.for_record(),
+            ..self.clone()
+        }
+    }
+
     /// A plan for a command that changes nothing.
     pub fn read(permit: &Permit) -> Self {
         Self::new(permit, permit.command().name().to_owned())

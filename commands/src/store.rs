@@ -56,6 +56,8 @@ pub enum EventKind {
     MessagePinned,
     /// A pinning reaction removed again.
     MessageUnpinned,
+    /// A chart (an image) posted with a reply; its bytes are kept by content hash.
+    ChartPosted,
 }
 
 impl EventKind {
@@ -77,6 +79,7 @@ impl EventKind {
             EventKind::IncidentEnded => "incident_ended",
             EventKind::MessagePinned => "message_pinned",
             EventKind::MessageUnpinned => "message_unpinned",
+            EventKind::ChartPosted => "chart_posted",
         }
     }
 }
@@ -314,6 +317,16 @@ pub trait Store: Send + Sync {
         message: &str,
     ) -> Result<Option<PostedMessage>, StoreError>;
 
+    /// Keeps a posted file by the SHA-256 of its bytes (hex); the audit event that
+    /// mentions the hash makes it tamper-evident. Keeping the same bytes twice is a no-op.
+    async fn keep_file(&self, sha256: &str, mime: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    /// A kept file: (mime, bytes).
+    async fn file(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+
+    /// The recorded head of the audit chain (last seq and its hash), kept apart from the
+    /// records so that a cut-off tail shows; `None` before the first append.
+    async fn chain_head(&self) -> Result<Option<(u64, String)>, StoreError>;
+
     /// Records a delivery before it is acknowledged; false if it was accepted before
     /// (a redelivery, here or on another replica).
     async fn accept(&self, d: &Delivery) -> Result<bool, StoreError>;
@@ -351,6 +364,7 @@ struct Inner {
     posted: Vec<PostedMessage>,
     /// Deliveries by (platform, id), with when they were last claimed and settled.
     inbox: HashMap<(String, String), Held>,
+    files: HashMap<String, (String, Vec<u8>)>,
 }
 
 /// A delivery in the memory store: when it was last claimed, and whether it is settled.
@@ -529,6 +543,22 @@ impl Store for MemoryStore {
             .rev()
             .find(|m| m.platform == platform && m.channel == channel && m.message == message)
             .cloned())
+    }
+
+    async fn keep_file(&self, sha256: &str, mime: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.lock()?
+            .files
+            .entry(sha256.to_owned())
+            .or_insert_with(|| (mime.to_owned(), bytes.to_vec()));
+        Ok(())
+    }
+
+    async fn file(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(self.lock()?.files.get(sha256).cloned())
+    }
+
+    async fn chain_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self.lock()?.events.last().map(|e| (e.seq, e.hash.clone())))
     }
 
     async fn accept(&self, d: &Delivery) -> Result<bool, StoreError> {

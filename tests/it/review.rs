@@ -582,7 +582,7 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
     );
 
     // Tamper with one record: the page shows the chain broken at that record.
-    let seq = rt.block_on(async {
+    let (seq, original) = rt.block_on(async {
         let store = SqlStore::open(&db).await.unwrap();
         let events = store
             .events(Some("console:#incident-prod"), None)
@@ -591,14 +591,13 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
         let target = events
             .iter()
             .find(|e| e.kind == EventKind::ExecutionFinished)
-            .expect("an execution record")
-            .seq;
+            .expect("an execution record");
         sqlx::query("UPDATE audit_events SET summary = 'scaled nothing' WHERE seq = ?1")
-            .bind(target as i64)
+            .bind(target.seq as i64)
             .execute(store.pool())
             .await
             .unwrap();
-        target
+        (target.seq, target.summary.clone())
     });
     let mut vars = vars;
     vars.insert("BROKEN_SEQ", seq.to_string());
@@ -609,6 +608,33 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
         index.contains(&format!("Audit chain broken at seq {seq}")),
         "{index}"
     );
+
+    // Undo the edit, then cut off the last two records: every remaining record still
+    // links to the one before it, but the stored head names a later one.
+    let last = rt.block_on(async {
+        let store = SqlStore::open(&db).await.unwrap();
+        sqlx::query("UPDATE audit_events SET summary = ?1 WHERE seq = ?2")
+            .bind(original)
+            .bind(seq as i64)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let (last, _) = store.head().await.unwrap();
+        last
+    });
+    let (_, index) = get(&addr, "/review", Some(&auth));
+    assert!(index.contains("data-chain=\"intact\""), "{index}");
+    rt.block_on(async {
+        let store = SqlStore::open(&db).await.unwrap();
+        sqlx::query("DELETE FROM audit_events WHERE seq > ?1")
+            .bind(last as i64 - 2)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    });
+    let (_, index) = get(&addr, "/review", Some(&auth));
+    assert!(index.contains("data-chain=\"broken\""), "{index}");
+    assert!(index.contains("Audit chain broken at seq"), "{index}");
 
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

@@ -218,7 +218,7 @@ fn secrets_reach_no_reply_no_log_line_and_no_audit_export() {
 }
 
 #[test]
-fn a_secret_typed_into_a_command_is_masked_in_the_audit_export() {
+fn a_secret_typed_into_a_command_is_masked_in_the_audit_export_and_never_stored() {
     let db_path = temp("typed.db");
     let db = format!("sqlite://{}?mode=rwc", db_path.display());
     // carol is a viewer: the write is refused, so nothing touches the seeded ConfigMap,
@@ -248,6 +248,16 @@ fn a_secret_typed_into_a_command_is_masked_in_the_audit_export() {
         assert_clean(
             &format!("audit export --format {format}"),
             &export,
+            &secrets,
+        );
+    }
+    // Not masked on the way out only: the database itself (every page of the file and
+    // of its write-ahead log) never held the value.
+    for suffix in ["", "-wal"] {
+        let bytes = std::fs::read(format!("{}{suffix}", db_path.display())).unwrap_or_default();
+        assert_clean(
+            &format!("the database file{suffix}"),
+            &String::from_utf8_lossy(&bytes),
             &secrets,
         );
     }

@@ -1,28 +1,14 @@
 //! Slash-command acks under load: `in_flight` signed `/va` requests kept open at once on
 //! loopback, `total` in all (bounded in count and in time), each timed from just before it
 //! is sent until its response has been read.
-//!
-//! Also a model of the ack with the durable insert in front of the 200 (the anchors'
-//! "durable before ack"), built from the same parts the bot uses: the adapter's
-//! signature check, slack-morphism's form parser and `SqlStore::record_invocation` on
-//! PostgreSQL.
+//! The bot records each delivery in PostgreSQL before it answers 200, so the figure
+//! includes the signature check, the form parse and that durable insert.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use slack_morphism::prelude::SlackCommandEvent;
-use vabot_commands::model::{
-    Actor, ChannelId, ChannelRef, DeliveryId, Platform, UserId, WorkspaceId, new_short_id,
-};
-use vabot_commands::store::{InvocationRecord, Store};
-use vabot_slack::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_at};
-use vabot_store::SqlStore;
+use vabot_slack::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 
 use super::process::{CHANNEL, SIGNING_SECRET, TEAM, USER};
 
@@ -141,63 +127,4 @@ pub async fn fire(
     all.wall = started.elapsed();
     all.latencies_ms.sort_by(f64::total_cmp);
     all
-}
-
-// === The durable-before-ack model ===
-
-async fn durable_ack(
-    State(store): State<Arc<SqlStore>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    if verify_at(
-        SIGNING_SECRET,
-        h(TIMESTAMP_HEADER),
-        h(SIGNATURE_HEADER),
-        &body,
-        now_unix(),
-    )
-    .is_err()
-    {
-        return StatusCode::UNAUTHORIZED;
-    }
-    let Ok(ev) = serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) else {
-        return StatusCode::BAD_REQUEST;
-    };
-    let rec = InvocationRecord {
-        id: new_short_id('i'),
-        at: chrono::Utc::now(),
-        actor: Actor {
-            platform: Platform::Slack,
-            user: UserId::new(ev.user_id.0),
-            groups: Vec::new(),
-        },
-        channel: ChannelRef {
-            platform: Platform::Slack,
-            workspace: WorkspaceId::new(ev.team_id.0),
-            channel: ChannelId::new(ev.channel_id.0),
-            thread: None,
-        },
-        text: ev.text.unwrap_or_default(),
-        delivery: DeliveryId::new(format!("cmd:{}", ev.trigger_id.0)),
-    };
-    match store.record_invocation(&rec).await {
-        Ok(_) => StatusCode::OK,
-        // Fail closed: no record, no ack (Slack shows the user an error).
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-    }
-}
-
-/// Serves the model on 127.0.0.1:0; returns its `/slack/commands` URL.
-pub async fn start_durable_model(store: Arc<SqlStore>) -> anyhow::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/slack/commands", post(durable_ack))
-        .with_state(store);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(format!("http://{addr}/slack/commands"))
 }

@@ -101,6 +101,7 @@ h2{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:var(--mute
 .crumb{font-size:13px;color:var(--muted)}.crumb a{color:var(--muted)}
 .meta{display:flex;flex-wrap:wrap;gap:6px 18px;color:var(--muted);font-size:14px;margin:6px 0 0}
 .meta b{color:var(--ink);font-weight:600}
+figure.chart{margin:8px 0 4px}figure.chart img{max-width:100%;max-height:360px;border:1px solid #d0d7de;border-radius:6px;background:#fff}
 .chain{display:inline-flex;align-items:center;gap:8px;font-size:13px;border-radius:8px;padding:6px 12px;margin-top:14px}
 .chain.ok{background:#dafbe1;color:#116329}
 .chain.broken{display:flex;background:#ffebe9;color:#a40e26;border:1px solid #ff8182;font-size:15px;padding:12px 16px;font-weight:600}

@@ -41,6 +41,7 @@ pub fn router(store: Arc<dyn Store>, auth: Auth) -> Router {
         .route("/review/", get(|| async { Redirect::permanent("/review") }))
         .route("/review/timeline", get(timeline))
         .route("/review/approvals/{id}", get(approval))
+        .route("/review/files/{sha256}", get(file))
         .route("/review/export.md", get(export_md))
         .route("/review/export.json", get(export_json))
         .route("/review/export.csv", get(export_csv))
@@ -166,8 +167,17 @@ fn not_found(what: &str) -> Response {
 }
 
 async fn index(State(s): State<AppState>) -> Response {
-    match s.store.events(None, None).await {
-        Ok(events) => page(StatusCode::OK, pages::index(&events)),
+    let loaded = async {
+        let events = s.store.events(None, None).await?;
+        let head = s.store.chain_head().await?;
+        Ok::<_, vabot_commands::store::StoreError>((events, head))
+    }
+    .await;
+    match loaded {
+        Ok((events, head)) => page(
+            StatusCode::OK,
+            pages::index(&events, head.as_ref().map(|(s, h)| (*s, h.as_str()))),
+        ),
         Err(e) => failure(&e),
     }
 }
@@ -216,6 +226,44 @@ async fn approval(State(s): State<AppState>, Path(id): Path<String>) -> Response
         ),
         Err(e) => failure(&e),
     }
+}
+
+/// A chart kept by the store, served only while its bytes hash to its name (the hash the
+/// audit log recorded); raster images only, never sniffed.
+async fn file(State(s): State<AppState>, Path(sha256): Path<String>) -> Response {
+    use sha2::{Digest, Sha256};
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return not_found("That is not a file id (a SHA-256 in hex).");
+    }
+    let (mime, bytes) = match s.store.file(&sha256.to_ascii_lowercase()).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return not_found("No such file in the history."),
+        Err(e) => return failure(&e),
+    };
+    if hex::encode(Sha256::digest(&bytes)) != sha256.to_ascii_lowercase() {
+        return page(
+            StatusCode::CONFLICT,
+            "<div class=\"chain broken\" role=\"alert\"><div>⚠ This file was altered after it was recorded<small>Its bytes no longer match the SHA-256 in the audit log.</small></div></div>".into(),
+        );
+    }
+    let mime = match mime.as_str() {
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" => mime,
+        _ => "application/octet-stream".to_owned(),
+    };
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600, immutable"),
+    );
+    res
 }
 
 fn download(body: String, mime: &'static str, name: String) -> Response {

@@ -63,8 +63,8 @@ fn outcome_label(o: &str) -> &str {
 
 // === Index ===
 
-pub fn index(events: &[AuditEvent]) -> String {
-    let chain = Chain::verify(events);
+pub fn index(events: &[AuditEvent], head: Option<(u64, &str)>) -> String {
+    let chain = Chain::verify(events, head);
     let mut b = String::new();
     let _ = write!(
         b,
@@ -245,6 +245,7 @@ fn step(e: &Entry) -> String {
         "denied" => ("denied", "err"),
         "rejected" => ("rejected", "err"),
         "vote_refused" => ("refused", "err"),
+        "chart_posted" => ("chart", ""),
         other => (other, ""),
     };
     let mut text = if e.event == "approval_requested" && !e.approval.is_empty() {
@@ -258,6 +259,15 @@ fn step(e: &Entry) -> String {
     };
     if !e.change.is_empty() && e.event != "approval_requested" {
         let _ = write!(text, " <span class=\"chg\">{}</span>", Esc(&e.change));
+    }
+    if !e.file.is_empty() {
+        // Served from the store only if its bytes still hash to what the log recorded.
+        let _ = write!(
+            text,
+            "<figure class=\"chart\"><a href=\"/review/files/{0}\"><img src=\"/review/files/{0}\" alt=\"{1}\" loading=\"lazy\"></a></figure>",
+            enc(&e.file),
+            Esc(&e.summary)
+        );
     }
     format!(
         "<li><span class=\"st\" title=\"seq {}\">{}</span><span class=\"k\">{label}</span><span class=\"{cls}\">{text}</span></li>",

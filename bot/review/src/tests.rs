@@ -340,3 +340,101 @@ async fn an_unknown_incident_is_a_404_not_an_error() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("no incident `i-ZZZZZZ`"), "{body}");
 }
+
+/// Answers every dependency command with a chart, as `/va prom 429-rate` does.
+struct Charting;
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n not really a chart, but bytes with a hash";
+
+#[async_trait::async_trait]
+impl vabot_commands::ports::Dependencies for Charting {
+    async fn plan(
+        &self,
+        permit: &vabot_commands::authz::Permit,
+    ) -> Result<vabot_commands::plan::Plan, vabot_commands::ports::ExecError> {
+        Ok(vabot_commands::plan::Plan::read(permit))
+    }
+    async fn execute(
+        &self,
+        _: &vabot_commands::approval::Approved,
+    ) -> Result<vabot_commands::ports::Outcome, vabot_commands::ports::ExecError> {
+        use vabot_commands::message::{Attachment, Message, Tone};
+        let m = Message::text(Tone::Info, "429s per second").attach(Attachment {
+            filename: "429-rate.png".into(),
+            mime: "image/png".into(),
+            bytes: PNG.to_vec(),
+            title: "HTTP 429 rate, last 1h".into(),
+        });
+        Ok(vabot_commands::ports::Outcome::reply(
+            m,
+            "charted the 429 rate",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_chart_posted_during_an_incident_shows_on_its_timeline_and_a_swapped_file_is_refused() {
+    use sha2::{Digest, Sha256};
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let mut deps = demo_deps(store.clone());
+    deps.dependencies = Arc::new(Charting);
+    let mut n = 0;
+    say(&deps, "alice", "/va incident start 429 storm", &mut n).await;
+    let reply = say(&deps, "alice", "/va prom 429-rate --since 1h", &mut n).await;
+    assert!(
+        reply.messages.iter().any(|m| !m.attachments.is_empty()),
+        "{reply:?}"
+    );
+    say(&deps, "alice", "/va incident end", &mut n).await;
+    let sha = hex::encode(Sha256::digest(PNG));
+    let events = store.events(None, None).await.unwrap();
+    let chart = events
+        .iter()
+        .find(|e| e.kind == EventKind::ChartPosted)
+        .expect("the chart is in the audit log");
+    assert_eq!(chart.data["sha256"], sha.as_str());
+    let incident = events
+        .iter()
+        .find(|e| e.kind == EventKind::IncidentStarted)
+        .and_then(|e| e.invocation.clone())
+        .unwrap()
+        .to_string();
+
+    let app = app(store.clone());
+    let (status, _, body) = get(
+        &app,
+        &format!("/review/timeline?incident={incident}"),
+        bearer(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(&format!("<img src=\"/review/files/{sha}\"")),
+        "{body}"
+    );
+    assert!(body.contains("HTTP 429 rate, last 1h"), "{body}");
+    let (status, headers, _) = get(&app, &format!("/review/files/{sha}"), bearer()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let (status, _, _) = get(&app, &format!("/review/files/{sha}"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = get(&app, "/review/files/not-a-hash", bearer()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A file whose bytes no longer match the hash it is kept (and logged) under.
+    let forged = "0".repeat(64);
+    store.keep_file(&forged, "image/png", PNG).await.unwrap();
+    let (status, _, body) = get(&app, &format!("/review/files/{forged}"), bearer()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("altered after it was recorded"), "{body}");
+
+    // The exports name the chart and its hash.
+    let (_, _, md) = get(
+        &app,
+        &format!("/review/export.md?incident={incident}"),
+        bearer(),
+    )
+    .await;
+    assert!(md.contains(&format!("sha256 {sha}")), "{md}");
+}

@@ -89,6 +89,9 @@ pub struct SlackAdapter {
     seen: Mutex<(HashSet<String>, VecDeque<String>)>,
     /// The workers' queue, started with the first delivery (inside the runtime).
     queue: OnceLock<tokio::sync::mpsc::Sender<(Job, Option<Delivery>)>>,
+    /// Deliveries this process recorded but could not queue: the sweeper takes them back
+    /// at once, without the grace period (the claim keeps them from running twice).
+    overflowed: std::sync::atomic::AtomicUsize,
 }
 
 impl SlackAdapter {
@@ -105,6 +108,7 @@ impl SlackAdapter {
             out,
             seen: Mutex::new((HashSet::new(), VecDeque::new())),
             queue: OnceLock::new(),
+            overflowed: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -191,7 +195,11 @@ impl SlackAdapter {
         let queue = self.queue.get_or_init(|| self.start_workers());
         if let Err(e) = queue.try_send((job, delivery)) {
             match e.into_inner() {
-                (_, Some(d)) => debug!(delivery = %d.id, "Work queue full; the sweeper resumes it"),
+                (_, Some(d)) => {
+                    self.overflowed
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    debug!(delivery = %d.id, "Work queue full; the sweeper resumes it");
+                }
                 (job, None) => {
                     // Nothing recorded to resume it from: work on it outside the pool.
                     let me = self.clone();
@@ -259,12 +267,18 @@ impl SlackAdapter {
     /// Resumes deliveries left in the store: now, and whenever the queue has room.
     async fn resume_left_behind(self: &Arc<Self>) -> usize {
         let now = self.deps.clock.now();
+        let overflowed = self.overflowed.swap(0, std::sync::atomic::Ordering::SeqCst);
+        let grace = if overflowed > 0 {
+            chrono::Duration::zero()
+        } else {
+            chrono::Duration::from_std(LEFT_BEHIND).unwrap_or_default()
+        };
         let left = match self
             .deps
             .store
             .unsettled(
                 Platform::Slack,
-                now - chrono::Duration::from_std(LEFT_BEHIND).unwrap_or_default(),
+                now - grace,
                 now - chrono::Duration::from_std(ABANDONED).unwrap_or_default(),
                 MAX_ATTEMPTS,
             )
@@ -285,6 +299,8 @@ impl SlackAdapter {
                 Ok(job) => {
                     // The worker claims it, so a delivery another replica took is skipped.
                     if queue.try_send((job, Some(d))).is_err() {
+                        self.overflowed
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         break;
                     }
                     resumed += 1;
@@ -691,8 +707,14 @@ async fn sweep(me: Weak<SlackAdapter>) {
             return;
         };
         adapter.resume_left_behind().await;
+        // A backlog of this process's own is taken back every second; otherwise every 5 s.
+        let pause = if adapter.overflowed.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5)
+        };
         drop(adapter);
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(pause).await;
     }
 }
 

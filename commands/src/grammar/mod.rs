@@ -705,3 +705,24 @@ pub fn help_topic(topic: &str) -> Result<String, String> {
     }
     Ok(out)
 }
+
+impl Command {
+    /// The command as the history keeps it: a value typed for a secret-looking key
+    /// (`config set agent-engine API_TOKEN=…`) is masked.
+    pub fn for_record(&self) -> Command {
+        match self {
+            Command::ConfigSet {
+                service,
+                key,
+                value: _,
+                restart,
+            } if crate::secret::secret_looking_key(key) => Command::ConfigSet {
+                service: service.clone(),
+                key: key.clone(),
+                value: "[redacted]".into(),
+                restart: *restart,
+            },
+            other => other.clone(),
+        }
+    }
+}

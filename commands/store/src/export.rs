@@ -63,72 +63,7 @@ pub fn redact(v: &Value) -> Value {
     }
 }
 
-/// Masks the password of every `scheme://user:password@host` in free text (a connection
-/// string someone pasted into chat, or an error that quoted one), and the value of every
-/// secret-looking `KEY=VALUE` (`config set agent-engine API_TOKEN=…` typed in chat).
-pub fn scrub(text: &str) -> String {
-    mask_secret_assignments(&scrub_urls(text))
-}
-
-/// Key names that hold secrets, as the Kubernetes redaction judges ConfigMap keys.
-fn secret_looking_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "token",
-        "apikey",
-        "api_key",
-        "credential",
-        "private",
-        "dsn",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
-}
-
-fn mask_secret_assignments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, word) in text.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        match word.split_once('=') {
-            Some((key, value)) if !value.is_empty() && secret_looking_key(key) => {
-                out.push_str(key);
-                out.push_str("=[redacted]");
-            }
-            _ => out.push_str(word),
-        }
-    }
-    out
-}
-
-fn scrub_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || matches!(c, '/' | '"' | '\'' | '`' | '>'))
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..colon]);
-                out.push_str(":[redacted]");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
+pub use vabot_commands::secret::scrub;
 
 /// `--since` / `--until`: RFC 3339, or a window back from `now` such as `90m`, `2h`, `1d`.
 pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
@@ -357,10 +292,10 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Verifies `all` (every event, seq order) through the port: edits, deletions and
-    /// reordering show; a truncated tail needs the stored head (`vabot audit verify`).
-    pub fn verify(all: &[AuditEvent]) -> Self {
-        match verify_chain(all, None) {
+    /// Verifies `all` (every event, seq order) against the recorded `head`: edits,
+    /// deletions, reordering and (with the head) a cut-off tail show.
+    pub fn verify(all: &[AuditEvent], head: Option<(u64, &str)>) -> Self {
+        match verify_chain(all, head) {
             Ok(records) => Self {
                 intact: true,
                 records,
@@ -423,6 +358,9 @@ pub struct Entry {
     pub link: String,
     /// Who pinned the message (pins only).
     pub pinned_by: String,
+    /// The SHA-256 of a posted chart's bytes (`chart_posted` only): the review page
+    /// shows the image kept under it.
+    pub file: String,
 }
 
 /// A timeline: an incident, a channel, a thread or a window of one.
@@ -612,6 +550,7 @@ fn pin_entry(pin: &Pin, seq: u64) -> Entry {
             .map(|k| k.split_once(':').map(|(_, u)| u).unwrap_or(k))
             .collect::<Vec<_>>()
             .join(", "),
+        file: String::new(),
     }
 }
 
@@ -682,6 +621,15 @@ impl Timeline {
                     outcome: outcome_of(&inv, approvals),
                     link: chat_link(&e.channel).unwrap_or_default(),
                     pinned_by: String::new(),
+                    file: if e.kind == EventKind::ChartPosted {
+                        e.data
+                            .get("sha256")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    } else {
+                        String::new()
+                    },
                     invocation,
                 }
             })
@@ -755,7 +703,8 @@ impl Timeline {
         filter: &Filter,
     ) -> Result<Self, ExportError> {
         let all = store.events(None, None).await?;
-        let chain = Chain::verify(&all);
+        let head = store.chain_head().await?;
+        let chain = Chain::verify(&all, head.as_ref().map(|(s, h)| (*s, h.as_str())));
         let incident = match &scope.incident {
             Some(id) => Some(
                 incidents(&all)
@@ -790,7 +739,7 @@ impl Timeline {
 
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "seq,time,who,event,invocation,approval,approval_status,summary,change,user,command,risk,outcome,link,pinned_by\n",
+            "seq,time,who,event,invocation,approval,approval_status,summary,change,user,command,risk,outcome,link,pinned_by,file\n",
         );
         for e in &self.entries {
             let cells = [
@@ -809,6 +758,7 @@ impl Timeline {
                 e.outcome.clone(),
                 e.link.clone(),
                 e.pinned_by.clone(),
+                e.file.clone(),
             ];
             let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
             out.push_str(&line.join(","));
@@ -897,6 +847,8 @@ impl Timeline {
             };
             let summary = if e.event == "message" {
                 format!("“{}” (pinned by {})", e.summary, e.pinned_by)
+            } else if !e.file.is_empty() {
+                format!("{} — sha256 {}", e.summary, e.file)
             } else {
                 e.summary.clone()
             };
@@ -1169,7 +1121,7 @@ mod tests {
             incident,
             &log.0,
             &[],
-            Chain::verify(&log.0),
+            Chain::verify(&log.0, None),
         )
         .filtered(filter)
     }
@@ -1290,7 +1242,7 @@ mod tests {
     fn a_tampered_record_is_reported_with_its_seq() {
         let mut log = sample();
         log.0[4].summary = "Restarted nothing".into();
-        let chain = Chain::verify(&log.0);
+        let chain = Chain::verify(&log.0, None);
         assert!(!chain.intact);
         assert_eq!(chain.broken_at, Some(5));
         assert!(

@@ -716,6 +716,40 @@ impl Store for SqlStore {
             .transpose()
     }
 
+    async fn keep_file(&self, sha256: &str, mime: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.io(sqlx::query(self.sql(
+            "INSERT INTO files (sha256, mime, bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        ))
+        .bind(sha256.to_owned())
+        .bind(mime.to_owned())
+        .bind(bytes.to_vec())
+        .execute(&self.pool))
+            .await?;
+        Ok(())
+    }
+
+    async fn file(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let row = self
+            .io(
+                sqlx::query(self.sql("SELECT mime, bytes FROM files WHERE sha256 = $1"))
+                    .bind(sha256.to_owned())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<String, _>("mime").map_err(unavailable)?,
+                r.try_get::<Vec<u8>, _>("bytes").map_err(unavailable)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn chain_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let (seq, hash) = self.head().await?;
+        Ok((seq > 0).then_some((seq, hash)))
+    }
+
     async fn accept(&self, d: &Delivery) -> Result<bool, StoreError> {
         let done = self
             .io(

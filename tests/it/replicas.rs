@@ -10,10 +10,10 @@
 
 #[path = "../../bot/slack/tests/common/fake.rs"]
 #[allow(dead_code)] // shared with the Slack crate's tests; this test uses a part
-mod slack_fake;
+pub(crate) mod slack_fake;
 #[path = "../../bot/slack/tests/common/fixtures.rs"]
 #[allow(dead_code)]
-mod slack_fixtures;
+pub(crate) mod slack_fixtures;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

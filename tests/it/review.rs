@@ -1,7 +1,8 @@
-//! The review UI end to end: a store filled by a real `vabot console` session and by
-//! Slack and Discord records (pins included) through the pipeline, served by the real
-//! `vabot serve`, read by headless Chromium (`tests/browser/review.mjs`), then tampered
-//! with to see the broken chain on the page.
+//! The review UI end to end: a store filled by a real `vabot console` session, by Slack
+//! through the running `vabot serve` and the Slack fake (signed events, a 📌 reaction whose
+//! message the bot fetches from the fake), and by Discord records through the pipeline,
+//! served by that `vabot serve`, read by headless Chromium (`tests/browser/review.mjs`),
+//! then tampered with to see the broken chain on the page.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, RwLock, mpsc};
 use std::time::{Duration, Instant};
 
+use super::replicas::{slack_fake, slack_fixtures as fx};
 use vabot_commands::catalog::Catalog;
 use vabot_commands::config::{Directory, Policy};
 use vabot_commands::model::{
@@ -25,6 +27,9 @@ use vabot_commands::testing::FakeCluster;
 use vabot_store::SqlStore;
 
 const TOKEN: &str = "review-token-0123456789";
+const SLACK_SECRET: &str = "review-test-signing-secret";
+/// The Slack thread the incident is worked in.
+const THREAD: &str = "1764583200.000100";
 const INCIDENT: &str = "Checkout latency spike";
 
 const POLICY: &str = r#"
@@ -238,39 +243,10 @@ fn message(id: &str, author: &str, name: &str, text: &str, link: &str) -> ChatMe
     }
 }
 
+/// Discord's records, through the pipeline on the same store.
 async fn chat_records(db: &str) {
     let store = Arc::new(SqlStore::open(db).await.expect("store"));
     let deps = deps(store.clone());
-
-    let mut slack = Chat {
-        deps: deps.clone(),
-        channel: ChannelRef {
-            platform: Platform::Slack,
-            workspace: WorkspaceId::new("T0VOICE"),
-            channel: ChannelId::new("C0INCIDENT"),
-            thread: Some(ThreadId::new("1764583200.000100")),
-        },
-        n: 0,
-    };
-    slack
-        .say("U0ALICE", "/va incident start Payments 502s")
-        .await;
-    slack.say("U0ALICE", "/va pods identity-service").await;
-    slack
-        .pin(
-            "U0ALICE",
-            message(
-                "1764583260.000200",
-                "U0DAVE",
-                "Dave (SRE)",
-                "identity-service pods are OOMKilled since 10:41; limits were halved in yesterday's release",
-                "https://voicehelper.slack.com/archives/C0INCIDENT/p1764583260000200?thread_ts=1764583200.000100",
-            ),
-        )
-        .await;
-    let reply = slack.say("U0ALICE", "/va restart identity-service").await;
-    assert!(reply.opened.is_none(), "a write needs no approval");
-    slack.say("U0ALICE", "/va incident end").await;
 
     let mut discord = Chat {
         deps,
@@ -314,6 +290,113 @@ async fn chat_records(db: &str) {
         .count();
     // One pinned in Slack, one in Discord (the console session pinned its own before).
     assert_eq!(pins, 2);
+}
+
+// === Slack, through the running bot and the fake ===
+
+/// POSTs a Slack event to the running bot, signed as Slack signs it.
+fn slack_event(addr: &str, payload: &serde_json::Value) -> u16 {
+    let body = payload.to_string();
+    let ts = SystemClock.now().timestamp().to_string();
+    let sig = vabot_slack::signature::sign(SLACK_SECRET, &ts, body.as_bytes());
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /slack/events HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nX-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {sig}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    raw.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// An incident worked in a Slack thread: `@va` mentions, and Dave's message pinned with
+/// 📌 by Alice; the bot fetches the message from the fake.
+fn slack_session(rt: &tokio::runtime::Runtime, addr: &str, fake: &slack_fake::FakeSlack, db: &str) {
+    let commands = [
+        "incident start Payments 502s",
+        "pods identity-service",
+        "restart identity-service",
+    ];
+    let posts = |c: &[slack_fake::Call]| {
+        c.iter()
+            .filter(|c| c.method == "chat.postMessage" && c.ok())
+            .count()
+    };
+    for (i, text) in commands.iter().enumerate() {
+        let ts = format!("1764583201.00010{i}");
+        let ev = fx::mention(
+            &format!("Ev0REVIEW{i}"),
+            fx::ALICE,
+            &format!("<@{}> {text}", fx::BOT),
+            &ts,
+            Some(THREAD),
+        );
+        assert_eq!(slack_event(addr, &ev), 200, "{text}");
+        rt.block_on(fake.wait_for(text, |c| posts(c) > i));
+        if i == 1 {
+            // Said in the thread, then pinned.
+            fake.put_message(
+                fx::CHANNEL,
+                fx::history_message(
+                    fx::DAVE,
+                    "identity-service pods are OOMKilled since 10:41; limits were halved in yesterday's release",
+                    "1764583260.000200",
+                    Some(THREAD),
+                ),
+            );
+            let pin = fx::reaction_on_message(
+                "Ev0REVIEWPIN",
+                fx::ALICE,
+                "pushpin",
+                fx::CHANNEL,
+                "1764583260.000200",
+            );
+            assert_eq!(slack_event(addr, &pin), 200);
+            wait_for_event(rt, db, "the Slack pin", |e| {
+                e.kind == EventKind::MessagePinned && e.channel.platform == Platform::Slack
+            });
+        }
+    }
+    wait_for_event(rt, db, "the Slack restart", |e| {
+        e.kind == EventKind::ExecutionFinished && e.channel.platform == Platform::Slack
+    });
+    let ev = fx::mention(
+        "Ev0REVIEWEND",
+        fx::ALICE,
+        &format!("<@{}> incident end", fx::BOT),
+        "1764583299.000100",
+        Some(THREAD),
+    );
+    assert_eq!(slack_event(addr, &ev), 200);
+    wait_for_event(rt, db, "the end of the Slack incident", |e| {
+        e.kind == EventKind::IncidentEnded && e.channel.platform == Platform::Slack
+    });
+}
+
+fn wait_for_event(
+    rt: &tokio::runtime::Runtime,
+    db: &str,
+    what: &str,
+    pred: impl Fn(&vabot_commands::store::AuditEvent) -> bool,
+) {
+    let end = Instant::now() + Duration::from_secs(20);
+    let store = rt.block_on(SqlStore::connect(db)).expect("store");
+    while Instant::now() < end {
+        if rt
+            .block_on(store.events(None, None))
+            .is_ok_and(|es| es.iter().any(&pred))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no {what} in the store after 20 s");
 }
 
 // === The server ===
@@ -480,10 +563,20 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
         let id = format!("console-msg-{pins}");
         rt.block_on(console.pin(by, message(&id, author, author, text, "")));
     });
-    rt.block_on(chat_records(&db));
-
-    let server = serve(&config, &db);
+    let fake = rt.block_on(slack_fake::FakeSlack::start());
+    let serve_config = dir.join("serve.yaml");
+    std::fs::write(
+        &serve_config,
+        format!(
+            "policy: policy.yaml\nslack:\n  mode: http\n  api_base: \"{}\"\n  bot_token: \"xoxb-review-test\"\n  signing_secret: \"{SLACK_SECRET}\"\n  pace_ms: 0\n  progress_after_ms: 60000\n",
+            fake.api_base()
+        ),
+    )
+    .unwrap();
+    let server = serve(&serve_config, &db);
     let addr = server.addr.clone();
+    slack_session(&rt, &addr, &fake, &db);
+    rt.block_on(chat_records(&db));
 
     // Refused without the token (or with a wrong one), with a challenge.
     for auth in [None, Some("Bearer not-the-token"), Some(TOKEN)] {

@@ -3,6 +3,14 @@
 //! The binary is built by the test command (`cargo build --workspace --bins` runs first).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
+// The Discord fake shared with bot/discord's tests (it names its fixtures `super::fixtures`).
+#[path = "../../bot/discord/tests/support/fake.rs"]
+#[allow(dead_code)]
+mod discord_fake;
+#[path = "../../bot/discord/tests/support/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
 mod console;
 mod helm;
 mod replicas;

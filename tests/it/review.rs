@@ -1,7 +1,7 @@
 //! The review UI end to end: a store filled by a real `vabot console` session, by Slack
-//! through the running `vabot serve` and the Slack fake (signed events, a 📌 reaction whose
-//! message the bot fetches from the fake), and by Discord records through the pipeline,
-//! served by that `vabot serve`, read by headless Chromium (`tests/browser/review.mjs`),
+//! and Discord through the running `vabot serve` and their fakes (signed Slack events and
+//! Discord gateway interactions, and a 📌 reaction in each whose message the bot fetches
+//! from the fake), served by that `vabot serve`, read by headless Chromium (`tests/browser/review.mjs`),
 //! then tampered with to see the broken chain on the page.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
@@ -13,14 +13,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, RwLock, mpsc};
 use std::time::{Duration, Instant};
 
+use super::discord_fake::FakeDiscord;
+use super::fixtures as dfx;
 use super::replicas::{slack_fake, slack_fixtures as fx};
 use vabot_commands::catalog::Catalog;
 use vabot_commands::config::{Directory, Policy};
-use vabot_commands::model::{
-    Actor, ChannelId, ChannelRef, DeliveryId, Invocation, Platform, ThreadId, WorkspaceId,
-};
+use vabot_commands::model::{Actor, ChannelRef, DeliveryId, Platform};
 use vabot_commands::pins::{ChatMessage, PinEvent, PinOutcome, pin};
-use vabot_commands::pipeline::{Deps, handle};
+use vabot_commands::pipeline::Deps;
 use vabot_commands::ports::{Clock as _, SystemClock, Unconfigured};
 use vabot_commands::store::{EventKind, Store};
 use vabot_commands::testing::FakeCluster;
@@ -198,21 +198,6 @@ struct Chat {
 }
 
 impl Chat {
-    async fn say(&mut self, user: &str, text: &str) -> vabot_commands::pipeline::Reply {
-        self.n += 1;
-        let platform = self.channel.platform;
-        handle(
-            &self.deps,
-            Invocation {
-                actor: Actor::new(platform, user),
-                channel: self.channel.clone(),
-                text: text.into(),
-                delivery: DeliveryId::new(format!("{platform}-{}", self.n)),
-            },
-        )
-        .await
-    }
-
     async fn pin(&mut self, by: &str, message: ChatMessage) {
         self.n += 1;
         let platform = self.channel.platform;
@@ -243,50 +228,113 @@ fn message(id: &str, author: &str, name: &str, text: &str, link: &str) -> ChatMe
     }
 }
 
-/// Discord's records, through the pipeline on the same store.
-async fn chat_records(db: &str) {
-    let store = Arc::new(SqlStore::open(db).await.expect("store"));
-    let deps = deps(store.clone());
+// === Discord, through the running bot and the fake ===
 
-    let mut discord = Chat {
-        deps,
-        channel: ChannelRef {
-            platform: Platform::Discord,
-            workspace: WorkspaceId::new("900000000000000001"),
-            channel: ChannelId::new("900000000000000010"),
-            thread: Some(ThreadId::new("900000000000000011")),
-        },
-        n: 0,
-    };
-    discord
-        .say("800000000000000001", "/va incident start Search timeouts")
-        .await;
-    discord
-        .say("800000000000000001", "/va pods indexing-service")
-        .await;
-    discord
-        .pin(
-            "800000000000000002",
-            message(
-                "900000000000000042",
-                "800000000000000003",
-                "mei",
-                "ES went yellow at 11:02: two shards unassigned after the node drain",
-                "https://discord.com/channels/900000000000000001/900000000000000011/900000000000000042",
+const DISCORD_CHANNEL: u64 = 900000000000000010;
+const DISCORD_THREAD: u64 = 900000000000000011;
+const DISCORD_OPERATOR: u64 = 800000000000000001;
+const DISCORD_APPROVER: u64 = 800000000000000002;
+
+/// An incident worked in a Discord thread: `/va` interactions over the gateway, and Mei's
+/// message pinned with 📌 by the approver; the bot fetches the message from the fake.
+fn discord_session(rt: &tokio::runtime::Runtime, fake: &FakeDiscord, db: &str) {
+    rt.block_on(fake.wait_for("command registration", |c| {
+        c.is(
+            "PUT",
+            &format!(
+                "/applications/{}/guilds/{}/commands",
+                dfx::APP_ID,
+                dfx::GUILD_ID
             ),
         )
-        .await;
-    discord.say("800000000000000001", "/va incident end").await;
+    }));
+    fake.put_thread(DISCORD_THREAD, DISCORD_CHANNEL);
+    let command = |options: serde_json::Value| {
+        let id = fake.next_id();
+        fake.remember_token(id, DISCORD_THREAD);
+        fake.dispatch(
+            "INTERACTION_CREATE",
+            dfx::command_interaction_in_thread(
+                id,
+                DISCORD_OPERATOR,
+                &[],
+                DISCORD_THREAD,
+                DISCORD_CHANNEL,
+                options,
+            ),
+        );
+    };
+    let on_discord = |kind: EventKind| {
+        move |e: &vabot_commands::store::AuditEvent| {
+            e.kind == kind && e.channel.platform == Platform::Discord
+        }
+    };
+    command(
+        serde_json::json!([{"name": "incident", "type": 2, "options": [
+            {"name": "start", "type": 1, "options": [{"name": "title", "type": 3, "value": "Search timeouts"}]}
+        ]}]),
+    );
+    wait_for_event(
+        rt,
+        db,
+        "the Discord incident",
+        on_discord(EventKind::IncidentStarted),
+    );
+    command(serde_json::json!([{"name": "pods", "type": 1, "options": [
+        {"name": "service", "type": 3, "value": "indexing-service"}
+    ]}]));
+    wait_for_event(
+        rt,
+        db,
+        "the Discord pods",
+        |e: &vabot_commands::store::AuditEvent| {
+            e.kind == EventKind::Permitted
+                && e.channel.platform == Platform::Discord
+                && e.summary.starts_with("pods")
+        },
+    );
+    fake.put_message(
+        DISCORD_THREAD,
+        900000000000000042,
+        800000000000000003,
+        "ES went yellow at 11:02: two shards unassigned after the node drain",
+    );
+    fake.dispatch(
+        "MESSAGE_REACTION_ADD",
+        dfx::reaction(
+            DISCORD_APPROVER,
+            &[],
+            DISCORD_THREAD,
+            900000000000000042,
+            "📌",
+            false,
+        ),
+    );
+    wait_for_event(
+        rt,
+        db,
+        "the Discord pin",
+        on_discord(EventKind::MessagePinned),
+    );
+    command(
+        serde_json::json!([{"name": "incident", "type": 2, "options": [
+            {"name": "end", "type": 1, "options": []}
+        ]}]),
+    );
+    wait_for_event(
+        rt,
+        db,
+        "the end of the Discord incident",
+        on_discord(EventKind::IncidentEnded),
+    );
 
-    let pins = store
-        .events(None, None)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| {
-            e.kind == EventKind::MessagePinned
-                && e.channel.platform != vabot_commands::model::Platform::Console
+    let pins = rt
+        .block_on(async {
+            let store = SqlStore::connect(db).await.unwrap();
+            store.events(None, None).await.unwrap()
         })
+        .iter()
+        .filter(|e| e.kind == EventKind::MessagePinned && e.channel.platform != Platform::Console)
         .count();
     // One pinned in Slack, one in Discord (the console session pinned its own before).
     assert_eq!(pins, 2);
@@ -387,16 +435,26 @@ fn wait_for_event(
 ) {
     let end = Instant::now() + Duration::from_secs(20);
     let store = rt.block_on(SqlStore::connect(db)).expect("store");
+    let mut last = Vec::new();
     while Instant::now() < end {
-        if rt
-            .block_on(store.events(None, None))
-            .is_ok_and(|es| es.iter().any(&pred))
-        {
-            return;
+        if let Ok(es) = rt.block_on(store.events(None, None)) {
+            if es.iter().any(&pred) {
+                return;
+            }
+            last = es;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("no {what} in the store after 20 s");
+    let tail: Vec<String> = last
+        .iter()
+        .rev()
+        .take(8)
+        .map(|e| format!("{} {:?} {}", e.channel.key(), e.kind, e.summary))
+        .collect();
+    panic!(
+        "no {what} in the store after 20 s; latest records:\n{}",
+        tail.join("\n")
+    );
 }
 
 // === The server ===
@@ -564,19 +622,24 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
         rt.block_on(console.pin(by, message(&id, author, author, text, "")));
     });
     let fake = rt.block_on(slack_fake::FakeSlack::start());
+    let discord = rt.block_on(FakeDiscord::start());
     let serve_config = dir.join("serve.yaml");
     std::fs::write(
         &serve_config,
         format!(
-            "policy: policy.yaml\nslack:\n  mode: http\n  api_base: \"{}\"\n  bot_token: \"xoxb-review-test\"\n  signing_secret: \"{SLACK_SECRET}\"\n  pace_ms: 0\n  progress_after_ms: 60000\n",
-            fake.api_base()
+            "policy: policy.yaml\nslack:\n  mode: http\n  api_base: \"{}\"\n  bot_token: \"xoxb-review-test\"\n  signing_secret: \"{SLACK_SECRET}\"\n  pace_ms: 0\n  progress_after_ms: 60000\ndiscord:\n  token: \"test-token\"\n  application_id: {}\n  guild_ids: [{}]\n  api_base: \"{}\"\n  gateway_url: \"{}\"\n",
+            fake.api_base(),
+            dfx::APP_ID,
+            dfx::GUILD_ID,
+            discord.api_base(),
+            discord.gateway_url()
         ),
     )
     .unwrap();
     let server = serve(&serve_config, &db);
     let addr = server.addr.clone();
     slack_session(&rt, &addr, &fake, &db);
-    rt.block_on(chat_records(&db));
+    discord_session(&rt, &discord, &db);
 
     // Refused without the token (or with a wrong one), with a challenge.
     for auth in [None, Some("Bearer not-the-token"), Some(TOKEN)] {
@@ -668,9 +731,7 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
     );
     assert!(discord.contains("two shards unassigned"), "{discord}");
     assert!(
-        discord.contains(
-            "https://discord.com/channels/900000000000000001/900000000000000011/900000000000000042"
-        ),
+        discord.contains("https://discord.com/channels/333/900000000000000011/900000000000000042"),
         "{discord}"
     );
 

@@ -33,6 +33,19 @@ pub fn http_router(adapter: Arc<SlackAdapter>) -> Router {
 /// The reply when a delivery cannot be recorded: it is not run (fail closed).
 pub const UNRECORDED: &str = "⚠️ vabot could not record this request because its history store is unavailable, so it was not run and nothing was changed. Try again in a minute; if this persists, check the bot's database.";
 
+/// The ack of a slash command or a click: empty, or — when it could not be recorded — the
+/// text Slack shows its user privately.
+fn answer(accepted: Accepted) -> Response {
+    match accepted {
+        Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
+        Accepted::Unrecorded => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            UNRECORDED,
+        )
+            .into_response(),
+    }
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -84,15 +97,7 @@ async fn commands(
         return r.into_response();
     }
     match serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) {
-        Ok(ev) => match adapter.accept(Job::Command(Box::new(ev))).await {
-            Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
-            // Slack shows a slash command's response body to its user, privately.
-            Accepted::Unrecorded => (
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                UNRECORDED,
-            )
-                .into_response(),
-        },
+        Ok(ev) => answer(adapter.accept(Job::Command(Box::new(ev))).await),
         Err(e) => bad_payload("slash command", e),
     }
 }
@@ -143,14 +148,7 @@ async fn interactions(
         Err(e) => return bad_payload("interaction", e),
     };
     match serde_json::from_str::<SlackInteractionEvent>(&form.payload) {
-        Ok(ev) => match adapter.accept(Job::Interaction(Box::new(ev))).await {
-            Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
-            Accepted::Unrecorded => (
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                UNRECORDED,
-            )
-                .into_response(),
-        },
+        Ok(ev) => answer(adapter.accept(Job::Interaction(Box::new(ev))).await),
         Err(e) => bad_payload("interaction", e),
     }
 }

@@ -84,19 +84,43 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     timeout: Duration,
-    chain: Arc<Chain>,
+    /// Audit appends; the writer caches the head this process wrote last.
+    chain: Arc<Combiner<NewEvent, AuditEvent, Head>>,
+    /// Delivery records (`accept`), acked only once committed.
+    inbox: Arc<Combiner<Delivery, bool, ()>>,
 }
 
-type Sealed = oneshot::Sender<Result<AuditEvent, StoreError>>;
+/// The head of the chain this process wrote last: (seq, hash); `None`: read it first.
+type Head = Option<(i64, String)>;
 
-/// Group commit for the audit chain. Appenders queue their event and one of them, holding
-/// `writer`, writes everything queued as one batch; `writer` also caches the head this
-/// process wrote last, so on PostgreSQL a batch is a single statement.
-#[derive(Default)]
-struct Chain {
-    queue: Mutex<Vec<(NewEvent, Sealed)>>,
-    writer: Arc<tokio::sync::Mutex<Option<(i64, String)>>>,
+/// A queued item and where its result goes.
+type Waiting<T, R> = (T, oneshot::Sender<Result<R, StoreError>>);
+
+/// Group commit. Callers queue an item and one of them, holding `writer`, writes
+/// everything queued in batches (in queue order), each one statement or transaction; the
+/// others only wait for their result. `S` is state only the writer touches.
+struct Combiner<T, R, S> {
+    queue: Mutex<Vec<Waiting<T, R>>>,
+    writer: Arc<tokio::sync::Mutex<S>>,
 }
+
+impl<T, R, S: Default> Default for Combiner<T, R, S> {
+    fn default() -> Self {
+        Self {
+            queue: Mutex::new(Vec::new()),
+            writer: Arc::default(),
+        }
+    }
+}
+
+/// Writes one batch; returns one result per item, in order.
+type BatchWrite<T, R, S> = for<'a> fn(
+    &'a SqlStore,
+    &'a mut S,
+    Vec<T>,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<Vec<R>, StoreError>> + Send + 'a>,
+>;
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(Box::new(e))
@@ -239,6 +263,7 @@ impl SqlStore {
             backend,
             timeout: QUERY_TIMEOUT,
             chain: Arc::default(),
+            inbox: Arc::default(),
         })
     }
 
@@ -339,37 +364,98 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// Writes queued audit events, a batch at a time, until the queue is empty.
-    async fn drain(&self, head: &mut Option<(i64, String)>) {
-        loop {
-            let batch: Vec<_> = {
-                let mut q = self
-                    .chain
-                    .queue
-                    .lock()
-                    .expect("the audit queue is never poisoned");
-                let n = q.len().min(MAX_BATCH);
-                q.drain(..n).collect()
-            };
-            if batch.is_empty() {
-                return;
-            }
-            let (events, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            match self.append_batch(head, events).await {
-                Ok(sealed) => {
-                    for (tx, ev) in senders.into_iter().zip(sealed) {
-                        let _ = tx.send(Ok(ev));
+    /// Queues `item` on the combiner `pick` selects and returns its result: written by this
+    /// caller's batch, or by the batch of whoever held the writer first. The batches run in
+    /// a task of their own, so a caller that gives up waiting cannot cut one short.
+    async fn submit<T, R, S>(
+        &self,
+        pick: fn(&SqlStore) -> &Combiner<T, R, S>,
+        item: T,
+        write: BatchWrite<T, R, S>,
+    ) -> Result<R, StoreError>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        S: Send + 'static,
+    {
+        let (tx, mut rx) = oneshot::channel();
+        pick(self)
+            .queue
+            .lock()
+            .expect("a store queue is never poisoned")
+            .push((item, tx));
+        tokio::select! {
+            biased;
+            r = &mut rx => return r.unwrap_or_else(|_| Err(writer_stopped())),
+            state = pick(self).writer.clone().lock_owned() => {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let mut state = state;
+                    loop {
+                        let batch: Vec<_> = {
+                            let mut q = pick(&me).queue.lock().expect("a store queue is never poisoned");
+                            let n = q.len().min(MAX_BATCH);
+                            q.drain(..n).collect()
+                        };
+                        if batch.is_empty() {
+                            return;
+                        }
+                        let (items, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                        match write(&me, &mut state, items).await {
+                            Ok(results) => {
+                                for (tx, r) in senders.into_iter().zip(results) {
+                                    let _ = tx.send(Ok(r));
+                                }
+                            }
+                            Err(e) => {
+                                for tx in senders {
+                                    let _ = tx.send(Err(failed(&e)));
+                                }
+                            }
+                        }
                     }
-                }
-                Err(e) => {
-                    // Whether it committed is unknown (a timeout): re-read the head next time.
-                    *head = None;
-                    for tx in senders {
-                        let _ = tx.send(Err(failed(&e)));
-                    }
-                }
+                });
             }
         }
+        rx.await.unwrap_or_else(|_| Err(writer_stopped()))
+    }
+
+    /// Records a batch of deliveries in one statement; true for each that is new (the
+    /// first of duplicates within the batch, too).
+    async fn accept_batch(&self, batch: Vec<Delivery>) -> Result<Vec<bool>, StoreError> {
+        let rows = (0..batch.len())
+            .map(|r| {
+                let c: Vec<String> = (1..=5).map(|c| format!("${}", r * 5 + c)).collect();
+                format!("({})", c.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "INSERT INTO deliveries (platform, delivery, received_at, payload, attempts) VALUES {rows} ON CONFLICT DO NOTHING RETURNING platform, delivery"
+        );
+        let mut query = sqlx::query(self.sql(&q));
+        for d in &batch {
+            query = query
+                .bind(d.platform.as_str().to_owned())
+                .bind(d.id.to_string())
+                .bind(stamp(&d.received_at))
+                .bind(d.payload.clone())
+                .bind(i64::from(d.attempts));
+        }
+        let inserted = self.io(query.fetch_all(&self.pool)).await?;
+        let mut new: std::collections::HashSet<(String, String)> = inserted
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>("platform").map_err(unavailable)?,
+                    r.try_get::<String, _>("delivery").map_err(unavailable)?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(batch
+            .iter()
+            .map(|d| new.remove(&(d.platform.as_str().to_owned(), d.id.to_string())))
+            .collect())
     }
 
     /// Appends `events` in order, atomically. With the head this process wrote last, on
@@ -377,6 +463,19 @@ impl SqlStore {
     /// insert); otherwise, or when another process moved the head, one transaction that
     /// locks the head first.
     async fn append_batch(
+        &self,
+        head: &mut Option<(i64, String)>,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let written = self.append_after(head, events).await;
+        if written.is_err() {
+            // Whether it committed is unknown (a timeout): re-read the head next time.
+            *head = None;
+        }
+        written
+    }
+
+    async fn append_after(
         &self,
         head: &mut Option<(i64, String)>,
         events: Vec<NewEvent>,
@@ -520,27 +619,12 @@ impl Store for SqlStore {
     }
 
     async fn append(&self, ev: NewEvent) -> Result<AuditEvent, StoreError> {
-        let (sealed, mut rx) = oneshot::channel();
-        self.chain
-            .queue
-            .lock()
-            .expect("the audit queue is never poisoned")
-            .push((ev, sealed));
-        tokio::select! {
-            biased;
-            // Another appender's batch already took this event.
-            r = &mut rx => return r.unwrap_or_else(|_| Err(writer_stopped())),
-            head = self.chain.writer.clone().lock_owned() => {
-                // The batch runs in a task of its own: an appender that gives up waiting
-                // cannot cut short a batch carrying other appenders' events.
-                let me = self.clone();
-                tokio::spawn(async move {
-                    let mut head = head;
-                    me.drain(&mut head).await;
-                });
-            }
-        }
-        rx.await.unwrap_or_else(|_| Err(writer_stopped()))
+        self.submit(
+            |s| &s.chain,
+            ev,
+            |s, head, events| Box::pin(s.append_batch(head, events)),
+        )
+        .await
     }
 
     async fn events(
@@ -751,20 +835,12 @@ impl Store for SqlStore {
     }
 
     async fn accept(&self, d: &Delivery) -> Result<bool, StoreError> {
-        let done = self
-            .io(
-                sqlx::query(self.sql(
-                    "INSERT INTO deliveries (platform, delivery, received_at, payload, attempts) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                ))
-                .bind(d.platform.as_str().to_owned())
-                .bind(d.id.to_string())
-                .bind(stamp(&d.received_at))
-                .bind(d.payload.clone())
-                .bind(i64::from(d.attempts))
-                .execute(&self.pool),
-            )
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.submit(
+            |s| &s.inbox,
+            d.clone(),
+            |s, _, batch| Box::pin(s.accept_batch(batch)),
+        )
+        .await
     }
 
     async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -508,3 +508,76 @@ async fn sequential_appends_number_the_chain_without_gaps_on_both_backends() {
         db.drop_db().await;
     }
 }
+
+#[tokio::test]
+async fn deliveries_are_accepted_once_claimed_once_and_resumed_until_settled() {
+    use vabot_commands::store::Delivery;
+    for db in TestDb::both().await {
+        // Two replicas, each receiving every delivery twice (Slack retries), all at once:
+        // the batched inserts still say "new" exactly once per delivery.
+        let replicas = [db.open().await, db.open().await];
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap();
+        let delivery = |n: usize| Delivery {
+            platform: Platform::Slack,
+            id: DeliveryId::new(format!("cmd:trig{n}")),
+            received_at: at,
+            payload: format!("{{\"n\":{n}}}"),
+            attempts: 0,
+        };
+        let mut tasks = Vec::new();
+        for store in &replicas {
+            for n in 0..40 {
+                for _ in 0..2 {
+                    let (store, d) = (store.clone(), delivery(n));
+                    tasks.push(tokio::spawn(async move { store.accept(&d).await }));
+                }
+            }
+        }
+        let mut new = 0;
+        for t in tasks {
+            new += usize::from(t.await.expect("task").expect("accept"));
+        }
+        assert_eq!(new, 40, "{}", db.name);
+
+        // A claim is a compare-and-set: of two replicas holding the same copy, one wins.
+        let d = delivery(7);
+        let later = at + chrono::Duration::seconds(1);
+        let (a, b) = tokio::join!(replicas[0].claim(&d, later), replicas[1].claim(&d, later));
+        assert_eq!(
+            u8::from(a.unwrap()) + u8::from(b.unwrap()),
+            1,
+            "{}",
+            db.name
+        );
+        // Unclaimed ones are left behind; the claimed one only once its worker is presumed dead.
+        let soon = at + chrono::Duration::seconds(31);
+        let left = replicas[0]
+            .unsettled(Platform::Slack, soon, at, 3)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 39, "{}", db.name);
+        assert_eq!(left[0].payload.chars().next(), Some('{'));
+        let dead = at + chrono::Duration::minutes(20);
+        let left = replicas[1]
+            .unsettled(Platform::Slack, soon, dead, 3)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 40, "{}", db.name);
+        let resumed = left.iter().find(|x| x.id == d.id).unwrap();
+        assert_eq!(resumed.attempts, 1);
+        for x in &left {
+            replicas[0]
+                .settle(Platform::Slack, &x.id, dead)
+                .await
+                .unwrap();
+        }
+        assert!(
+            replicas[1]
+                .unsettled(Platform::Slack, dead, dead, 3)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        db.drop_db().await;
+    }
+}

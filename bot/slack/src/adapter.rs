@@ -3,6 +3,7 @@
 mod pin;
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ pub struct SlackAdapter {
     queue: OnceLock<tokio::sync::mpsc::Sender<(Job, Option<Delivery>)>>,
     /// Deliveries this process recorded but could not queue: the sweeper takes them back
     /// at once, without the grace period (the claim keeps them from running twice).
-    overflowed: std::sync::atomic::AtomicUsize,
+    overflowed: AtomicUsize,
 }
 
 impl SlackAdapter {
@@ -108,7 +109,7 @@ impl SlackAdapter {
             out,
             seen: Mutex::new((HashSet::new(), VecDeque::new())),
             queue: OnceLock::new(),
-            overflowed: std::sync::atomic::AtomicUsize::new(0),
+            overflowed: AtomicUsize::new(0),
         })
     }
 
@@ -196,8 +197,7 @@ impl SlackAdapter {
         if let Err(e) = queue.try_send((job, delivery)) {
             match e.into_inner() {
                 (_, Some(d)) => {
-                    self.overflowed
-                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    self.overflowed.fetch_add(1, Ordering::SeqCst);
                     debug!(delivery = %d.id, "Work queue full; the sweeper resumes it");
                 }
                 (job, None) => {
@@ -267,7 +267,7 @@ impl SlackAdapter {
     /// Resumes deliveries left in the store: now, and whenever the queue has room.
     async fn resume_left_behind(self: &Arc<Self>) -> usize {
         let now = self.deps.clock.now();
-        let overflowed = self.overflowed.swap(0, std::sync::atomic::Ordering::SeqCst);
+        let overflowed = self.overflowed.swap(0, Ordering::SeqCst);
         let grace = if overflowed > 0 {
             chrono::Duration::zero()
         } else {
@@ -299,8 +299,7 @@ impl SlackAdapter {
                 Ok(job) => {
                     // The worker claims it, so a delivery another replica took is skipped.
                     if queue.try_send((job, Some(d))).is_err() {
-                        self.overflowed
-                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        self.overflowed.fetch_add(1, Ordering::SeqCst);
                         break;
                     }
                     resumed += 1;
@@ -708,7 +707,7 @@ async fn sweep(me: Weak<SlackAdapter>) {
         };
         adapter.resume_left_behind().await;
         // A backlog of this process's own is taken back every second; otherwise every 5 s.
-        let pause = if adapter.overflowed.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        let pause = if adapter.overflowed.load(Ordering::SeqCst) > 0 {
             Duration::from_secs(1)
         } else {
             Duration::from_secs(5)

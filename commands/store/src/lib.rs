@@ -84,41 +84,24 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     timeout: Duration,
-    /// Audit appends; the writer caches the head this process wrote last.
-    chain: Arc<Combiner<NewEvent, AuditEvent, Head>>,
+    chain: Arc<Chain>,
 }
 
 /// The head of the chain this process wrote last: (seq, hash); `None`: read it first.
 type Head = Option<(i64, String)>;
 
-/// A queued item and where its result goes.
-type Waiting<T, R> = (T, oneshot::Sender<Result<R, StoreError>>);
+/// An event waiting to be appended, and where its sealed record goes.
+type Waiting = (NewEvent, oneshot::Sender<Result<AuditEvent, StoreError>>);
 
-/// Group commit. Callers queue an item and one of them, holding `writer`, writes
-/// everything queued in batches (in queue order), each one statement or transaction; the
-/// others only wait for their result. `S` is state only the writer touches.
-struct Combiner<T, R, S> {
-    queue: Mutex<Vec<Waiting<T, R>>>,
-    writer: Arc<tokio::sync::Mutex<S>>,
+/// Group commit for the audit chain. Appenders queue their event and one of them, holding
+/// `writer`, writes everything queued in batches (in queue order); the others only wait
+/// for their record. The writer also caches the head this process wrote last, so on
+/// PostgreSQL a batch is a single statement.
+#[derive(Default)]
+struct Chain {
+    queue: Mutex<Vec<Waiting>>,
+    writer: Arc<tokio::sync::Mutex<Head>>,
 }
-
-impl<T, R, S: Default> Default for Combiner<T, R, S> {
-    fn default() -> Self {
-        Self {
-            queue: Mutex::new(Vec::new()),
-            writer: Arc::default(),
-        }
-    }
-}
-
-/// Writes one batch; returns one result per item, in order.
-type BatchWrite<T, R, S> = for<'a> fn(
-    &'a SqlStore,
-    &'a mut S,
-    Vec<T>,
-) -> std::pin::Pin<
-    Box<dyn Future<Output = Result<Vec<R>, StoreError>> + Send + 'a>,
->;
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(Box::new(e))
@@ -277,11 +260,15 @@ impl SqlStore {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(StoreError::Unavailable(Box::new(Failed(format!(
-                "no answer within {} s",
-                self.timeout.as_secs_f32()
-            ))))),
+            Err(_) => Err(self.timed_out()),
         }
+    }
+
+    fn timed_out(&self) -> StoreError {
+        StoreError::Unavailable(Box::new(Failed(format!(
+            "no answer within {} s",
+            self.timeout.as_secs_f32()
+        ))))
     }
 
     pub fn backend(&self) -> Backend {
@@ -361,60 +348,35 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// Queues `item` on the combiner `pick` selects and returns its result: written by this
-    /// caller's batch, or by the batch of whoever held the writer first. The batches run in
-    /// a task of their own, so a caller that gives up waiting cannot cut one short.
-    async fn submit<T, R, S>(
-        &self,
-        pick: fn(&SqlStore) -> &Combiner<T, R, S>,
-        item: T,
-        write: BatchWrite<T, R, S>,
-    ) -> Result<R, StoreError>
-    where
-        T: Send + 'static,
-        R: Send + 'static,
-        S: Send + 'static,
-    {
-        let (tx, mut rx) = oneshot::channel();
-        pick(self)
-            .queue
-            .lock()
-            .expect("a store queue is never poisoned")
-            .push((item, tx));
-        tokio::select! {
-            biased;
-            r = &mut rx => return r.unwrap_or_else(|_| Err(writer_stopped())),
-            state = pick(self).writer.clone().lock_owned() => {
-                let me = self.clone();
-                tokio::spawn(async move {
-                    let mut state = state;
-                    loop {
-                        let batch: Vec<_> = {
-                            let mut q = pick(&me).queue.lock().expect("a store queue is never poisoned");
-                            let n = q.len().min(MAX_BATCH);
-                            q.drain(..n).collect()
-                        };
-                        if batch.is_empty() {
-                            return;
-                        }
-                        let (items, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                        match write(&me, &mut state, items).await {
-                            Ok(results) => {
-                                for (tx, r) in senders.into_iter().zip(results) {
-                                    let _ = tx.send(Ok(r));
-                                }
-                            }
-                            Err(e) => {
-                                for tx in senders {
-                                    let _ = tx.send(Err(failed(&e)));
-                                }
-                            }
-                        }
+    /// Writes queued audit events, a batch at a time, until the queue is empty.
+    async fn drain(&self, head: &mut Head) {
+        loop {
+            let batch: Vec<_> = {
+                let mut q = self
+                    .chain
+                    .queue
+                    .lock()
+                    .expect("the audit queue is never poisoned");
+                let n = q.len().min(MAX_BATCH);
+                q.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                return;
+            }
+            let (events, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            match self.append_batch(head, events).await {
+                Ok(sealed) => {
+                    for (tx, ev) in senders.into_iter().zip(sealed) {
+                        let _ = tx.send(Ok(ev));
                     }
-                });
+                }
+                Err(e) => {
+                    for tx in senders {
+                        let _ = tx.send(Err(failed(&e)));
+                    }
+                }
             }
         }
-        rx.await.unwrap_or_else(|_| Err(writer_stopped()))
     }
 
     /// Appends `events` in order, atomically. With the head this process wrote last, on
@@ -423,7 +385,7 @@ impl SqlStore {
     /// locks the head first.
     async fn append_batch(
         &self,
-        head: &mut Option<(i64, String)>,
+        head: &mut Head,
         events: Vec<NewEvent>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let written = self.append_after(head, events).await;
@@ -436,7 +398,7 @@ impl SqlStore {
 
     async fn append_after(
         &self,
-        head: &mut Option<(i64, String)>,
+        head: &mut Head,
         events: Vec<NewEvent>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         if let (Backend::Postgres, Some((seq, hash))) = (self.backend, head.as_ref()) {
@@ -462,12 +424,7 @@ impl SqlStore {
         }
         let sealed = tokio::time::timeout(self.timeout, self.append_locked(events))
             .await
-            .unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(Box::new(Failed(format!(
-                    "no answer within {} s",
-                    self.timeout.as_secs_f32()
-                )))))
-            })?;
+            .unwrap_or_else(|_| Err(self.timed_out()))?;
         let last = sealed.last().expect("a batch is never empty");
         *head = Some((last.seq as i64, last.hash.clone()));
         Ok(sealed)
@@ -578,12 +535,27 @@ impl Store for SqlStore {
     }
 
     async fn append(&self, ev: NewEvent) -> Result<AuditEvent, StoreError> {
-        self.submit(
-            |s| &s.chain,
-            ev,
-            |s, head, events| Box::pin(s.append_batch(head, events)),
-        )
-        .await
+        let (sealed, mut rx) = oneshot::channel();
+        self.chain
+            .queue
+            .lock()
+            .expect("the audit queue is never poisoned")
+            .push((ev, sealed));
+        tokio::select! {
+            biased;
+            // Another appender's batch already took this event.
+            r = &mut rx => return r.unwrap_or_else(|_| Err(writer_stopped())),
+            head = self.chain.writer.clone().lock_owned() => {
+                // The batches run in a task of their own: an appender that gives up
+                // waiting cannot cut short a batch carrying other appenders' events.
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let mut head = head;
+                    me.drain(&mut head).await;
+                });
+            }
+        }
+        rx.await.unwrap_or_else(|_| Err(writer_stopped()))
     }
 
     async fn events(

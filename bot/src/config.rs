@@ -23,9 +23,43 @@ pub use vabot_commands::secret::Secret;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
-    /// `memory:`, `sqlite://path` or `postgres://…` (a secret: it may hold a password).
+    /// `postgres://…`, `sqlite://path` or `memory:` (a secret: it may hold a password).
+    /// Unset: a SQLite file in the data directory, so the history survives a restart.
     #[serde(default)]
     pub url: Option<Secret>,
+}
+
+/// The Kubernetes Lease that elects the replica holding the Discord gateway. On when
+/// `name` is set (the Helm chart sets `VABOT_LEASE_NAME`, `POD_NAMESPACE`, `POD_NAME`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseSettings {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The Lease's namespace; default: the service account's namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// This replica's identity; default: host name and process id.
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// How long a Lease not renewed stays held; renewals every third of it.
+    #[serde(default = "default_lease_seconds")]
+    pub seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    15
+}
+
+impl Default for LeaseSettings {
+    fn default() -> Self {
+        Self {
+            name: None,
+            namespace: None,
+            identity: None,
+            seconds: default_lease_seconds(),
+        }
+    }
 }
 
 /// Basic-auth credentials for the review pages.
@@ -106,12 +140,25 @@ pub struct Settings {
     /// The post-incident review UI (`/review`).
     #[serde(default)]
     pub review: Review,
-    /// Use an in-memory fake cluster instead of Kubernetes (demos, crash tests).
+    /// The service catalog file (services, namespaces, containers, bounds), relative to
+    /// the config file; `None` means the embedded VoiceHelper catalog.
     #[serde(default)]
-    pub demo_cluster: bool,
+    pub catalog: Option<PathBuf>,
+    /// Where the default SQLite history lives (`VABOT_DATA_DIR`); default
+    /// `$XDG_DATA_HOME/vabot`, else `~/.local/share/vabot`.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub lease: LeaseSettings,
     /// Where relative paths are resolved (the config file's directory); not configurable.
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,
+    /// The environment cluster access depends on (in-cluster variables, `HOME`).
+    #[serde(skip)]
+    pub cluster_env: vabot_kube::ClusterEnv,
+    /// `XDG_DATA_HOME`, for the default data directory.
+    #[serde(skip)]
+    pub xdg_data_home: Option<PathBuf>,
 }
 
 /// Where environment variables come from.
@@ -144,6 +191,11 @@ const ALIASES: &[(&str, &str)] = &[
     ("ELASTICSEARCH_URL", "endpoints.elasticsearch"),
     ("MILVUS_URL", "endpoints.milvus"),
     ("NACOS_URL", "endpoints.nacos"),
+    ("VABOT_DATA_DIR", "data_dir"),
+    ("VABOT_LEASE_NAME", "lease.name"),
+    ("POD_NAMESPACE", "lease.namespace"),
+    ("POD_NAME", "lease.identity"),
+    ("VABOT_LEASE_SECONDS", "lease.seconds"),
 ];
 
 /// The top-level settings keys `VABOT_<KEY>` may set.
@@ -155,9 +207,26 @@ const SETTINGS_KEYS: &[&str] = &[
     "endpoints",
     "slack",
     "discord",
-    "demo_cluster",
     "review",
+    "catalog",
+    "data_dir",
+    "lease",
 ];
+
+/// Settings that are numbers; everything else from the environment stays a string
+/// (URLs, tokens), or a boolean for `true`/`false`.
+const NUMERIC_KEYS: &[&str] = &["lease.seconds", "kube.timeout_secs", "slack.workers"];
+
+fn merge(fig: Figment, key: &str, v: &str) -> Figment {
+    match v {
+        "true" => fig.merge((key, true)),
+        "false" => fig.merge((key, false)),
+        _ => match v.parse::<u64>() {
+            Ok(n) if NUMERIC_KEYS.contains(&key) => fig.merge((key, n)),
+            _ => fig.merge((key, v.to_owned())),
+        },
+    }
+}
 
 impl Settings {
     /// Embedded demo defaults, then `file` (YAML, or TOML by extension), then the env:
@@ -173,7 +242,7 @@ impl Settings {
         let vars = env.vars();
         for (name, key) in ALIASES {
             if let Some((_, v)) = vars.iter().find(|(k, _)| k == name) {
-                fig = fig.merge((*key, v.clone()));
+                fig = merge(fig, key, v);
             }
         }
         for (k, v) in &vars {
@@ -184,12 +253,7 @@ impl Settings {
                 if !SETTINGS_KEYS.contains(&top) {
                     continue;
                 }
-                // Switches are booleans; everything else stays a string (URLs, tokens).
-                fig = match v.as_str() {
-                    "true" => fig.merge((key, true)),
-                    "false" => fig.merge((key, false)),
-                    _ => fig.merge((key, v.clone())),
-                };
+                fig = merge(fig, &key, v);
             }
         }
         let mut settings: Settings = fig.extract().map_err(|e| {
@@ -200,7 +264,60 @@ impl Settings {
             )
         })?;
         settings.base_dir = file.and_then(|p| p.parent().map(Path::to_path_buf));
+        let var = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        settings.cluster_env = vabot_kube::ClusterEnv {
+            service_host: var("KUBERNETES_SERVICE_HOST"),
+            service_port: var("KUBERNETES_SERVICE_PORT"),
+            home: var("HOME").map(PathBuf::from),
+        };
+        settings.xdg_data_home = var("XDG_DATA_HOME").map(PathBuf::from);
         Ok(settings)
+    }
+
+    /// A path from the config file, relative to its directory.
+    fn relative(&self, p: &Path) -> PathBuf {
+        match &self.base_dir {
+            Some(base) => base.join(p),
+            None => p.to_path_buf(),
+        }
+    }
+
+    /// Where the default SQLite file goes: `data_dir`, else the XDG data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(d) = &self.data_dir {
+            return self.relative(d);
+        }
+        if let Some(x) = &self.xdg_data_home {
+            return x.join("vabot");
+        }
+        match &self.cluster_env.home {
+            Some(h) => h.join(".local/share/vabot"),
+            None => PathBuf::from("vabot-data"),
+        }
+    }
+
+    /// The history store's URL: the configured one, else a SQLite file in [`Self::data_dir`].
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) if !u.expose().trim().is_empty() => u.expose().to_owned(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir().join("vabot.db").display()
+            ),
+        }
+    }
+
+    /// Loads and validates the service catalog: the configured file, else the embedded one.
+    pub fn load_catalog(&self) -> anyhow::Result<Catalog> {
+        match &self.catalog {
+            Some(p) => Catalog::load(&self.relative(p)).map_err(|e| anyhow::anyhow!("{e}")),
+            None => Ok(Catalog::voicehelper()),
+        }
     }
 
     /// The policy file on disk, if one is configured (for reloads).
@@ -240,8 +357,8 @@ mod tests {
 
     #[test]
     fn demo_defaults_load_and_env_overrides_them() {
-        let s = Settings::load(None, &env(&[])).expect("demo config");
-        assert_eq!(s.database.url.as_ref().map(Secret::expose), Some("memory:"));
+        let s = Settings::load(None, &env(&[("HOME", "/home/ops")])).expect("demo config");
+        assert!(s.database.url.is_none());
         assert!(s.directory.links.contains_key("Grafana"));
 
         let s = Settings::load(
@@ -252,21 +369,79 @@ mod tests {
                 ("VABOT_KUBE__KUBECONFIG", "/tmp/kc"),
                 ("VABOT_DEV_HOME", "/x"),
                 ("VABOT_CONFIG", "/y"),
-                ("VABOT_DEMO_CLUSTER", "true"),
+                ("VABOT_LEASE_NAME", "vabot-gw"),
+                ("VABOT_LEASE_SECONDS", "6"),
+                ("POD_NAME", "vabot-0"),
+                ("VABOT_REVIEW__ENABLED", "false"),
             ]),
         )
         .expect("env config");
-        assert_eq!(
-            s.database.url.as_ref().map(Secret::expose),
-            Some("sqlite://x.db")
-        );
+        assert_eq!(s.database_url(), "sqlite://x.db");
         assert_eq!(
             s.endpoints.prometheus.as_deref(),
             Some("http://127.0.0.1:59090")
         );
         assert_eq!(s.kube.kubeconfig.as_deref(), Some(Path::new("/tmp/kc")));
-        assert!(s.demo_cluster, "VABOT_DEMO_CLUSTER=true is a boolean");
-        assert!(s.demo_cluster);
+        assert_eq!(s.lease.name.as_deref(), Some("vabot-gw"));
+        assert_eq!(s.lease.identity.as_deref(), Some("vabot-0"));
+        assert_eq!(s.lease.seconds, 6, "a number from the environment");
+        assert!(
+            !s.review.enabled,
+            "VABOT_REVIEW__ENABLED=false is a boolean"
+        );
+    }
+
+    #[test]
+    fn the_history_is_a_sqlite_file_unless_memory_is_asked_for_by_name() {
+        let home = Settings::load(None, &env(&[("HOME", "/home/ops")])).expect("config");
+        assert_eq!(
+            home.database_url(),
+            "sqlite:///home/ops/.local/share/vabot/vabot.db?mode=rwc"
+        );
+        let xdg = Settings::load(
+            None,
+            &env(&[("HOME", "/home/ops"), ("XDG_DATA_HOME", "/data")]),
+        )
+        .expect("config");
+        assert_eq!(xdg.database_url(), "sqlite:///data/vabot/vabot.db?mode=rwc");
+        let dir =
+            Settings::load(None, &env(&[("VABOT_DATA_DIR", "/var/lib/vabot")])).expect("config");
+        assert_eq!(
+            dir.database_url(),
+            "sqlite:///var/lib/vabot/vabot.db?mode=rwc"
+        );
+        let memory = Settings::load(None, &env(&[("DATABASE_URL", "memory:")])).expect("config");
+        assert_eq!(memory.database_url(), "memory:");
+    }
+
+    #[test]
+    fn there_is_no_setting_that_swaps_the_cluster_for_a_fake() {
+        let e = Settings::load(None, &env(&[("VABOT_DEMO_CLUSTER", "true")]));
+        assert!(e.is_ok(), "unknown VABOT_ keys are ignored, not honoured");
+        let dir = std::env::temp_dir().join(format!("vabot-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("vabot.yaml");
+        std::fs::write(&file, "demo_cluster: true\n").unwrap();
+        let e = Settings::load(Some(&file), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `demo_cluster`"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn in_cluster_variables_come_from_the_environment_source() {
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("KUBERNETES_SERVICE_HOST", "10.96.0.1"),
+                ("KUBERNETES_SERVICE_PORT", "443"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(s.cluster_env.service_host.as_deref(), Some("10.96.0.1"));
+        assert_eq!(s.cluster_env.service_port.as_deref(), Some("443"));
+        assert_eq!(s.cluster_env.home, None);
     }
 
     #[test]

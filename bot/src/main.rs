@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vabot_commands::catalog::Catalog;
 
 use crate::config::{ProcessEnv, Settings};
 
@@ -120,8 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref(), &ProcessEnv)?;
     match cli.command {
         Cmd::CheckConfig => {
-            let catalog = Catalog::voicehelper();
+            let catalog = settings.load_catalog()?;
             settings.load_policy(&catalog)?;
+            vabot_kube::access::resolve(&settings.kube, &settings.cluster_env)?;
             println!(
                 "configuration OK ({})",
                 cli.config
@@ -138,7 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Rbac => {
             print!(
                 "{}",
-                vabot_commands::rbac::render_rules(&Catalog::voicehelper())
+                vabot_commands::rbac::render_rules(&settings.load_catalog()?)
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -176,7 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Console { user, channel } => {
-            let deps = wiring::build(&settings).await?;
+            let deps = wiring::build(&settings).await?.deps;
             wiring::store::recover(&deps).await?;
             adapters::console::run(&deps, &user, &channel).await?;
             Ok(ExitCode::SUCCESS)

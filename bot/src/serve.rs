@@ -50,7 +50,8 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
     };
     let server = tokio::spawn(vabot_server::serve(listener, app, shutdown));
 
-    let deps = wiring::build(&settings).await?;
+    let built = wiring::build(&settings).await?;
+    let deps = built.deps;
     tokio::spawn(watch_caches(
         deps.cluster.clone(),
         readiness.clone(),
@@ -84,9 +85,17 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
             }
         }
     }
-    let leading = match lease_config() {
-        Some(cfg) => Some(elect(cfg).await),
-        None => None,
+    let leading = match (lease_config(&settings), built.kube) {
+        (Some(cfg), Some(client)) => {
+            info!(lease = %cfg.name, identity = %cfg.identity, "Joining the leader election");
+            Some(lease::spawn(client, cfg))
+        }
+        (Some(cfg), None) => {
+            // Never leading is the safe side: Discord stays with a replica that can elect.
+            error!(lease = %cfg.name, "A Lease is configured but no cluster is; this replica will not lead");
+            Some(watch::channel(false).1)
+        }
+        (None, _) => None,
     };
     if let Some(discord) = settings.discord.clone() {
         tokio::spawn(discord_when_leader(
@@ -202,21 +211,6 @@ async fn wait_stop(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Joins the Lease election; the receiver says whether this replica leads.
-async fn elect(cfg: LeaseConfig) -> watch::Receiver<bool> {
-    match kube::Client::try_default().await {
-        Ok(client) => {
-            info!(lease = %cfg.name, identity = %cfg.identity, "Joining the leader election");
-            lease::spawn(client, cfg)
-        }
-        Err(error) => {
-            // Never leading is the safe side: Discord stays with a replica that can elect.
-            error!(%error, "Cannot reach the cluster for the Lease; this replica will not lead");
-            watch::channel(false).1
-        }
-    }
-}
-
 /// Holds the Discord gateway only while this replica leads the Lease (in a cluster), or
 /// always when no Lease is configured (one replica).
 async fn discord_when_leader(
@@ -256,18 +250,26 @@ async fn discord_when_leader(
     }
 }
 
-/// `VABOT_LEASE_NAME` and `POD_NAMESPACE` (set by the Helm chart) turn election on.
-fn lease_config() -> Option<LeaseConfig> {
-    let name = std::env::var("VABOT_LEASE_NAME").ok()?;
-    let namespace = std::env::var("POD_NAMESPACE").ok()?;
-    let identity =
-        std::env::var("POD_NAME").unwrap_or_else(|_| format!("vabot-{}", std::process::id()));
+/// `lease.name` (`VABOT_LEASE_NAME`, set by the Helm chart) turns election on.
+fn lease_config(settings: &Settings) -> Option<LeaseConfig> {
+    let l = &settings.lease;
+    let name = l.name.clone().filter(|n| !n.is_empty())?;
+    let namespace = l
+        .namespace
+        .clone()
+        .or_else(|| {
+            std::fs::read_to_string(settings.kube.service_account_dir.join("namespace"))
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let identity = l
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("vabot-{}", std::process::id()));
     // The renewal interval is a third of the duration, as with client-go's defaults.
-    let secs = std::env::var("VABOT_LEASE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .filter(|s| *s >= 3)
-        .unwrap_or(15);
+    let secs = l.seconds.max(3);
     Some(LeaseConfig {
         namespace,
         name,

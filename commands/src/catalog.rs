@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ConfigError, ConfigErrors, line_of};
 use crate::model::Namespace;
 
 /// The workload kind behind a service.
@@ -61,7 +62,8 @@ pub struct Catalog {
     pub services: Vec<Service>,
 }
 
-const DEFAULT_CATALOG: &str = include_str!("../catalog.yaml");
+/// The embedded VoiceHelper catalog (the demo default).
+pub const DEFAULT_CATALOG: &str = include_str!("../catalog.yaml");
 
 impl Catalog {
     /// The VoiceHelper topology of the runbook.
@@ -69,6 +71,52 @@ impl Catalog {
         // The embedded file is checked by a unit test, so this cannot fail at run time.
         #[allow(clippy::expect_used)] // see comment above
         serde_norway::from_str(DEFAULT_CATALOG).expect("embedded catalog.yaml is valid")
+    }
+
+    /// Reads and validates a catalog file (YAML).
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.clone(),
+                line: 0,
+                message: format!("cannot read the catalog file: {e}"),
+            }])
+        })?;
+        Self::parse(&file, &text)
+    }
+
+    /// Parses and validates catalog text; `file` names it in errors, with the line of
+    /// each problem.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
+        let catalog: Catalog = serde_norway::from_str(text).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            let message = e.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            ConfigErrors(vec![ConfigError {
+                file: file.to_owned(),
+                line,
+                message,
+            }])
+        })?;
+        let problems = catalog.problems();
+        if problems.is_empty() {
+            return Ok(catalog);
+        }
+        Err(ConfigErrors(
+            problems
+                .into_iter()
+                .map(|(needle, message)| ConfigError {
+                    file: file.to_owned(),
+                    line: line_of(text, &needle),
+                    message,
+                })
+                .collect(),
+        ))
     }
 
     pub fn get(&self, name: &str) -> Option<&Service> {
@@ -90,30 +138,69 @@ impl Catalog {
 
     /// Checks internal consistency; returns what is wrong, one line each.
     pub fn validate(&self) -> Vec<String> {
+        self.problems().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// What is wrong, each with a text to find its line by.
+    fn problems(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let at = |s: &Service| format!("name: {}", s.name);
         for s in &self.services {
+            if !is_dns_label(&s.name) {
+                problems.push((
+                    at(s),
+                    format!(
+                        "service `{}`: a name must be lowercase letters, digits and `-` (a Kubernetes name)",
+                        s.name
+                    ),
+                ));
+            }
             if !seen.insert(&s.name) {
-                problems.push(format!("service `{}` is listed twice", s.name));
+                problems.push((at(s), format!("service `{}` is listed twice", s.name)));
             }
             if s.min_replicas > s.max_replicas {
-                problems.push(format!(
-                    "service `{}`: min_replicas {} is above max_replicas {}",
-                    s.name, s.min_replicas, s.max_replicas
+                problems.push((
+                    at(s),
+                    format!(
+                        "service `{}`: min_replicas {} is above max_replicas {}",
+                        s.name, s.min_replicas, s.max_replicas
+                    ),
                 ));
             }
             if s.containers.is_empty() {
-                problems.push(format!("service `{}` has no containers", s.name));
+                problems.push((at(s), format!("service `{}` has no containers", s.name)));
             }
             if !self.knows_namespace(s.namespace.as_str()) {
-                problems.push(format!(
-                    "service `{}` is in namespace `{}`, which is neither the apps nor the infra namespace",
-                    s.name, s.namespace
+                problems.push((
+                    at(s),
+                    format!(
+                        "service `{}` is in namespace `{}`, which is neither the apps nor the infra namespace",
+                        s.name, s.namespace
+                    ),
+                ));
+            }
+        }
+        for ns in [&self.namespaces.apps, &self.namespaces.infra] {
+            if !is_dns_label(ns.as_str()) {
+                problems.push((
+                    ns.to_string(),
+                    format!("namespace `{ns}` is not a Kubernetes namespace name"),
                 ));
             }
         }
         problems
     }
+}
+
+/// A Kubernetes DNS label: 1–63 of `[a-z0-9-]`, starting and ending alphanumeric.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 /// Up to three names from `candidates` close to `input`, best first.
@@ -144,6 +231,44 @@ mod tests {
             assert_eq!(s.kind, WorkloadKind::StatefulSet);
         }
         assert!(c.services.len() >= 12);
+    }
+
+    #[test]
+    fn a_bad_catalog_file_reports_file_line_and_problem() {
+        let twice = DEFAULT_CATALOG.replace(
+            "  - { name: identity-service,",
+            "  - { name: agent-engine,         kind: Deployment,  namespace: voiceassistant-prod, min_replicas: 1, max_replicas: 3, containers: [x] }\n  - { name: identity-service,",
+        );
+        let e = Catalog::parse("catalog.yaml", &twice)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("catalog.yaml:"), "{e}");
+        assert!(e.contains("service `agent-engine` is listed twice"), "{e}");
+        let bad_kind = DEFAULT_CATALOG.replace("kind: StatefulSet", "kind: Statefulset");
+        let e = Catalog::parse("catalog.yaml", &bad_kind)
+            .unwrap_err()
+            .to_string();
+        let line = DEFAULT_CATALOG
+            .lines()
+            .position(|l| l.contains("StatefulSet"))
+            .unwrap()
+            + 1;
+        assert!(e.starts_with(&format!("catalog.yaml:{line}: ")), "{e}");
+        assert!(e.contains("unknown variant `Statefulset`"), "{e}");
+        let bad_ns = DEFAULT_CATALOG.replace("infra: voiceassistant-infra", "infra: Voice_Infra");
+        let e = Catalog::parse("catalog.yaml", &bad_ns)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a Kubernetes namespace name"), "{e}");
+        // A blue/green second version is configuration, not a rebuild.
+        let v2 = format!(
+            "{DEFAULT_CATALOG}  - {{ name: agent-engine-v2, kind: Deployment, namespace: voiceassistant-prod, min_replicas: 1, max_replicas: 20, containers: [agent-engine, istio-proxy] }}\n"
+        );
+        let c = Catalog::parse("catalog.yaml", &v2).expect("v2");
+        assert_eq!(
+            c.get("agent-engine-v2").unwrap().containers[1],
+            "istio-proxy"
+        );
     }
 
     #[test]

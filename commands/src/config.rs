@@ -331,7 +331,7 @@ impl Policy {
 }
 
 /// The first line (1-based) containing `needle`, or 0 if none does.
-fn line_of(text: &str, needle: &str) -> usize {
+pub(crate) fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|l| l.contains(needle))
         .map(|i| i + 1)

@@ -26,6 +26,7 @@ pub mod rbac;
 pub mod render;
 pub mod secret;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::PipelineError;

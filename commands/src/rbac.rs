@@ -15,7 +15,10 @@ pub struct Need {
     pub verbs: &'static [&'static str],
 }
 
-const READ: &[&str] = &["get", "list", "watch"];
+/// What a watch cache needs: the list it starts from and the watch that follows.
+const WATCH: &[&str] = &["list", "watch"];
+const LIST: &[&str] = &["list"];
+const GET: &[&str] = &["get"];
 
 const fn need(group: &'static str, resource: &'static str, verbs: &'static [&'static str]) -> Need {
     Need {
@@ -27,13 +30,19 @@ const fn need(group: &'static str, resource: &'static str, verbs: &'static [&'st
 
 /// What the watch caches behind `health` (and the diagnose playbooks) read.
 const CACHES: &[Need] = &[
-    need("", "pods", READ),
-    need("apps", "deployments", READ),
-    need("apps", "statefulsets", READ),
-    need("", "endpoints", READ),
-    need("", "persistentvolumeclaims", READ),
-    need("", "events", READ),
-    need("networking.istio.io", "envoyfilters", READ),
+    need("", "pods", WATCH),
+    need("apps", "deployments", WATCH),
+    need("apps", "statefulsets", WATCH),
+    need("discovery.k8s.io", "endpointslices", WATCH),
+    need("", "persistentvolumeclaims", WATCH),
+    need("", "events", WATCH),
+    need("networking.istio.io", "envoyfilters", WATCH),
+];
+
+/// Reading one workload (and one pod, for `describe <pod>`) by name.
+const WORKLOADS_GET: &[Need] = &[
+    need("apps", "deployments", GET),
+    need("apps", "statefulsets", GET),
 ];
 
 /// The namespaced permissions one command needs (beyond the watch caches).
@@ -41,18 +50,22 @@ pub fn needs(command: &str) -> Vec<Need> {
     let mut v: Vec<Need> = Vec::new();
     match command {
         "health" | "pods" | "events" | "endpoints" | "diagnose" => {}
-        "describe" => v.extend([need("apps", "replicasets", READ)]),
+        "describe" => {
+            v.extend(WORKLOADS_GET.iter().cloned());
+            v.push(need("", "pods", GET));
+            v.push(need("apps", "replicasets", LIST));
+        }
         "logs" => v.push(need("", "pods/log", &["get"])),
-        "netpol" => v.push(need(
-            "networking.k8s.io",
-            "networkpolicies",
-            &["get", "list"],
-        )),
-        "top" => v.push(need("metrics.k8s.io", "pods", &["get", "list"])),
-        "rollout status" => v.push(need("apps", "replicasets", READ)),
+        "netpol" => v.push(need("networking.k8s.io", "networkpolicies", LIST)),
+        "top" => v.push(need("metrics.k8s.io", "pods", LIST)),
+        "rollout status" => {
+            v.extend(WORKLOADS_GET.iter().cloned());
+            v.push(need("apps", "replicasets", LIST));
+        }
         "rollout history" => {
-            v.push(need("apps", "replicasets", READ));
-            v.push(need("apps", "controllerrevisions", &["get", "list"]));
+            v.extend(WORKLOADS_GET.iter().cloned());
+            v.push(need("apps", "replicasets", LIST));
+            v.push(need("apps", "controllerrevisions", LIST));
         }
         "hpa" => v.push(need(
             "autoscaling",
@@ -94,14 +107,14 @@ pub fn needs(command: &str) -> Vec<Need> {
             ));
         }
         "restart" | "set-image" => {
-            v.push(need("apps", "deployments", &["patch"]));
-            v.push(need("apps", "statefulsets", &["patch"]));
+            v.push(need("apps", "deployments", &["get", "patch"]));
+            v.push(need("apps", "statefulsets", &["get", "patch"]));
         }
         "rollback" => {
-            v.push(need("apps", "deployments", &["patch"]));
-            v.push(need("apps", "statefulsets", &["patch"]));
-            v.push(need("apps", "replicasets", READ));
-            v.push(need("apps", "controllerrevisions", &["get", "list"]));
+            v.push(need("apps", "deployments", &["get", "patch"]));
+            v.push(need("apps", "statefulsets", &["get", "patch"]));
+            v.push(need("apps", "replicasets", LIST));
+            v.push(need("apps", "controllerrevisions", LIST));
         }
         "traffic" => v.push(need(
             "networking.istio.io",
@@ -111,7 +124,7 @@ pub fn needs(command: &str) -> Vec<Need> {
         "envoyfilter delete" => v.push(need(
             "networking.istio.io",
             "envoyfilters",
-            &["delete", "create"],
+            &["get", "delete", "create"],
         )),
         // Undo restores what the original change touched: the union of the write commands.
         "undo" => {

@@ -5,10 +5,14 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn console(script: &str) -> (String, String, i32) {
+    // A home of its own: the default SQLite history goes there, and no ~/.kube/config.
+    let home = std::env::temp_dir().join(vabot_testkit::unique("vabot-console-home"));
     let mut child = Command::new(crate::vabot_bin())
         .arg("console")
         .env_remove("DATABASE_URL")
         .env_remove("KUBECONFIG")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", &home)
         // The embedded defaults only: the test command exports the local environment's
         // endpoints, which would configure the dependency executor.
         .env_remove("POSTGRES_URL")

@@ -13,6 +13,7 @@ mod fixtures;
 
 mod console;
 mod helm;
+mod rbac;
 mod replicas;
 mod review;
 mod secrets;
@@ -35,3 +36,6 @@ pub fn vabot_bin() -> PathBuf {
     );
     bin
 }
+
+/// The demo policy (alice operator, bob and erin approvers, carol viewer).
+pub const DEMO_POLICY: &str = include_str!("../../deploy/demo/policy.yaml");

@@ -4,8 +4,8 @@
 //! and `/readyz` stays false until the watch caches have synced.
 //!
 //! Slack is the local fake (HTTP mode: the test posts signed requests to each replica).
-//! The cluster for commands is the in-memory demo cluster (each replica has its own),
-//! so the store is the judge of "executed once"; the Lease lives in the real cluster.
+//! Commands run against the local control plane, in a topology of the test's own: the
+//! store says "executed once", and the Deployment shows it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 #[path = "../../bot/slack/tests/common/fake.rs"]
@@ -26,13 +26,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vabot_commands::approval::ApprovalStatus;
 use vabot_commands::store::{EventKind, Store};
 use vabot_store::SqlStore;
+use vabot_testkit::Topology;
 
 const SECRET: &str = "replica-test-signing-secret";
 const ERIN: &str = "U0ERIN";
 /// Short, so the handover is quick; renewals every third of it.
 const LEASE_SECS: u64 = 6;
 
-fn policy() -> String {
+fn policy(namespaces: &str) -> String {
     format!(
         r#"
 roles:
@@ -45,7 +46,7 @@ users:
 groups: {{}}
 channels:
   "slack:{CHANNEL}":
-    namespaces: [voiceassistant-prod, voiceassistant-infra]
+    namespaces: {namespaces}
     allow: [read, write, destructive]
 approvals:
   - when: {{ risk: destructive }}
@@ -309,14 +310,15 @@ async fn wait_leader_gauge(r: &Replica, want: f64) {
     }
 }
 
-fn write_config(dir: &Path, db: &str, slack_api: &str) {
-    std::fs::write(dir.join("policy.yaml"), policy()).unwrap();
+fn write_config(dir: &Path, db: &str, slack_api: &str, topology: &Topology) {
+    std::fs::write(dir.join("policy.yaml"), policy(&topology.namespaces())).unwrap();
+    topology.write_catalog(dir);
     let cfg = format!(
         r#"
 policy: policy.yaml
+catalog: catalog.yaml
 database:
   url: "{db}"
-demo_cluster: true
 slack:
   mode: http
   api_base: "{slack_api}"
@@ -339,11 +341,12 @@ async fn pending(store: &SqlStore) -> Vec<vabot_commands::approval::ApprovalRequ
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_one_lease_handed_over_on_death_and_an_approval_executes_once() {
     let kubeconfig = env("KUBECONFIG");
+    let topology = Topology::seed("replicas", &["agent-engine"]).await;
     let (db, schema) = pg_schema().await;
     let fake = slack_fake::FakeSlack::start().await;
     let dir = std::env::temp_dir().join(unique("vabot-replicas"));
     std::fs::create_dir_all(&dir).unwrap();
-    write_config(&dir, &db, &fake.api_base());
+    write_config(&dir, &db, &fake.api_base(), &topology);
     let lease = unique("vabot-it-lease");
 
     let mut a = Replica::start(&dir, "replica-a", Some(&lease), &kubeconfig);
@@ -448,6 +451,12 @@ async fn two_replicas_one_lease_handed_over_on_death_and_an_approval_executes_on
         .count();
     assert_eq!(decided, 1, "one deciding vote, whichever replica saw it");
     assert!(vabot_commands::store::verify_chain(&events, None).is_ok());
+    // And the cluster did it, once: 2 → 0 replicas.
+    topology
+        .eventually("agent-engine's replicas", 0, || {
+            topology.replicas("agent-engine")
+        })
+        .await;
 
     drop((follower, back));
     let _ = Command::new(kubectl())
@@ -477,7 +486,8 @@ async fn the_local_prometheus_scrapes_metrics_of_a_replica() {
     let dir = std::env::temp_dir().join(unique("vabot-scrape"));
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
-    write_config(&dir, &db, &fake.api_base());
+    let topology = Topology::seed("scrape", &["identity-service"]).await;
+    write_config(&dir, &db, &fake.api_base(), &topology);
     let mut r = Replica::start(&dir, "scraped", None, &env("KUBECONFIG"));
     r.wait_ready(Duration::from_secs(60)).await;
     // A command, so there is a command counter to find.
@@ -556,7 +566,7 @@ async fn readyz_is_false_until_the_watch_caches_sync() {
     assert_ne!(gated, std::fs::read_to_string(&kubeconfig).unwrap());
     let gated_path = dir.join("kubeconfig.yaml");
     std::fs::write(&gated_path, gated).unwrap();
-    std::fs::write(dir.join("policy.yaml"), policy()).unwrap();
+    std::fs::write(dir.join("policy.yaml"), policy("[\"*\"]")).unwrap();
     let db = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
     std::fs::write(
         dir.join("vabot.yaml"),

@@ -23,8 +23,8 @@ use vabot_commands::pins::{ChatMessage, PinEvent, PinOutcome, pin};
 use vabot_commands::pipeline::Deps;
 use vabot_commands::ports::{Clock as _, SystemClock, Unconfigured};
 use vabot_commands::store::{EventKind, Store};
-use vabot_commands::testing::FakeCluster;
 use vabot_store::SqlStore;
+use vabot_testkit::Topology;
 
 const TOKEN: &str = "review-token-0123456789";
 const SLACK_SECRET: &str = "review-test-signing-secret";
@@ -84,9 +84,7 @@ impl Console {
         let mut child = Command::new(crate::vabot_bin())
             .args(["--config", config.to_str().unwrap(), "console"])
             .env("DATABASE_URL", db)
-            .env("VABOT_DEMO_CLUSTER", "true")
             .env("NO_COLOR", "1")
-            .env_remove("KUBECONFIG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -163,10 +161,7 @@ fn console_session(config: &Path, db: &str, mut pin: impl FnMut(&str, &str, &str
         .expect("approval id")
         .to_owned();
     c.send(":as bob");
-    c.ask(
-        &format!("/va approve {approval}"),
-        "Scaled agent-engine to 0",
-    );
+    c.ask(&format!("/va approve {approval}"), "Scaled Deployment");
     c.send(":as carol");
     c.ask("/va restart agent-engine", "may not run write commands");
     c.send(":as alice");
@@ -184,7 +179,8 @@ fn deps(store: Arc<SqlStore>) -> Deps {
         catalog: Arc::new(catalog),
         policy: Arc::new(RwLock::new(Arc::new(policy))),
         directory: Arc::new(Directory::default()),
-        cluster: Arc::new(FakeCluster::new()),
+        // Pins read no cluster.
+        cluster: Arc::new(Unconfigured),
         dependencies: Arc::new(Unconfigured),
         store,
         clock: Arc::new(SystemClock),
@@ -483,10 +479,8 @@ fn serve(config: &Path, db: &str) -> Server {
             "127.0.0.1:0",
         ])
         .env("DATABASE_URL", db)
-        .env("VABOT_DEMO_CLUSTER", "true")
         .env("VABOT_REVIEW__ENABLED", "true")
         .env("VABOT_REVIEW__TOKEN", TOKEN)
-        .env_remove("KUBECONFIG")
         .env_remove("VABOT_LEASE_NAME")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -603,12 +597,25 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
     let dir = std::env::temp_dir().join(format!("vabot-review-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The commands of the incident run on the local control plane, in namespaces of their own.
+    let topology = rt.block_on(Topology::seed(
+        "review",
+        &["agent-engine", "identity-service", "indexing-service"],
+    ));
+    topology.write_catalog(&dir);
     let config = dir.join("vabot.yaml");
-    std::fs::write(&config, "policy: policy.yaml\n").unwrap();
-    std::fs::write(dir.join("policy.yaml"), POLICY).unwrap();
+    std::fs::write(&config, "policy: policy.yaml\ncatalog: catalog.yaml\n").unwrap();
+    std::fs::write(
+        dir.join("policy.yaml"),
+        POLICY.replace(
+            "[voiceassistant-prod, voiceassistant-infra]",
+            &topology.namespaces(),
+        ),
+    )
+    .unwrap();
     let db = format!("sqlite://{}/review.db?mode=rwc", dir.display());
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let store = Arc::new(rt.block_on(SqlStore::open(&db)).expect("store"));
     let mut console = Chat {
         deps: deps(store),
@@ -627,7 +634,7 @@ fn a_reviewer_reads_filters_and_exports_an_incident_in_a_browser_and_sees_tamper
     std::fs::write(
         &serve_config,
         format!(
-            "policy: policy.yaml\nslack:\n  mode: http\n  api_base: \"{}\"\n  bot_token: \"xoxb-review-test\"\n  signing_secret: \"{SLACK_SECRET}\"\n  pace_ms: 0\n  progress_after_ms: 60000\ndiscord:\n  token: \"test-token\"\n  application_id: {}\n  guild_ids: [{}]\n  api_base: \"{}\"\n  gateway_url: \"{}\"\n",
+            "policy: policy.yaml\ncatalog: catalog.yaml\nslack:\n  mode: http\n  api_base: \"{}\"\n  bot_token: \"xoxb-review-test\"\n  signing_secret: \"{SLACK_SECRET}\"\n  pace_ms: 0\n  progress_after_ms: 60000\ndiscord:\n  token: \"test-token\"\n  application_id: {}\n  guild_ids: [{}]\n  api_base: \"{}\"\n  gateway_url: \"{}\"\n",
             fake.api_base(),
             dfx::APP_ID,
             dfx::GUILD_ID,

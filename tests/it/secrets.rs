@@ -225,7 +225,6 @@ fn a_secret_typed_into_a_command_is_masked_in_the_audit_export_and_never_stored(
     // but the invocation is recorded with what she typed.
     let mut child = base_command(&["console", "--user", "carol"])
         .env("DATABASE_URL", &db)
-        .env("VABOT_DEMO_CLUSTER", "true")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,28 +1,45 @@
 //! SIGKILL at random points of approval flows: no lost record, no double execution.
 //!
-//! The real `vabot console` runs on a SQLite store with the in-memory demo cluster. Each
-//! round starts it, drives approval flows (`scale agent-engine 0` is destructive: alice
-//! asks, bob approves), kills it with SIGKILL at a random moment, and restarts it. At the
-//! end the store itself is the judge, through `vabot audit export` and `audit verify`.
+//! The real `vabot console` runs on a SQLite store against the local control plane (a
+//! topology of its own). Each round starts it, drives approval flows (`scale
+//! identity-service 0` is destructive: alice asks, bob approves), kills it with SIGKILL at
+//! a random moment, and restarts it. At the end the store is one judge (`vabot audit
+//! export` and `audit verify`), and the Deployment's generation the other: it counts the
+//! replica changes the cluster actually saw.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use vabot_testkit::Topology;
+use vabot_testkit::env::{self, kubectl_run};
 
 struct Bot {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
 
-fn start(db: &str) -> Bot {
-    let mut child = Command::new(crate::vabot_bin())
-        .arg("console")
+const SERVICE: &str = "identity-service";
+
+fn vabot(dir: &Path, db: &str) -> Command {
+    let mut cmd = Command::new(crate::vabot_bin());
+    cmd.arg("--config")
+        .arg(dir.join("vabot.yaml"))
         .env("DATABASE_URL", db)
-        .env("VABOT_DEMO_CLUSTER", "true")
-        .env_remove("KUBECONFIG")
+        .env("KUBECONFIG", env::kubeconfig())
+        .env_remove("POSTGRES_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("PROMETHEUS_URL");
+    cmd
+}
+
+fn start(dir: &Path, db: &str) -> Bot {
+    let mut child = vabot(dir, db)
+        .arg("console")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -78,11 +95,51 @@ impl Rng {
     }
 }
 
-#[test]
-fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double_executes() {
-    let dir = std::env::temp_dir().join(format!("vabot-crash-{}", std::process::id()));
+/// (spec.replicas, metadata.generation) of the Deployment, as the API server has them.
+fn deployment(t: &Topology) -> (i64, i64) {
+    let out = kubectl_run(
+        &[
+            "-n",
+            &t.prod,
+            "get",
+            "deployment",
+            SERVICE,
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.generation}",
+        ],
+        None,
+    );
+    let mut it = out.split_whitespace().map(|n| n.parse::<i64>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double_executes() {
+    let t = Topology::seed("crash", &[SERVICE]).await;
+    tokio::task::block_in_place(|| flows(&t));
+}
+
+fn flows(t: &Topology) {
+    let dir = std::env::temp_dir().join(vabot_testkit::unique("vabot-crash"));
     std::fs::create_dir_all(&dir).unwrap();
+    t.write_catalog(&dir);
+    std::fs::write(
+        dir.join("policy.yaml"),
+        crate::DEMO_POLICY.replace(
+            "[voiceassistant-prod, voiceassistant-infra]",
+            &t.namespaces(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("vabot.yaml"),
+        "policy: policy.yaml\ncatalog: catalog.yaml\n",
+    )
+    .unwrap();
     let db = format!("sqlite://{}/crash.db?mode=rwc", dir.display());
+    let (_, generation_at_start) = deployment(t);
+    // Replica changes the test made itself (putting the replicas back before a flow).
+    let mut resets = 0;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
     let mut flows = 0;
     let mut acknowledged: BTreeSet<String> = BTreeSet::new();
@@ -90,7 +147,10 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
     let wait = Duration::from_secs(10);
 
     while flows < 200 && Instant::now() < deadline {
-        let mut bot = start(&db);
+        let mut bot = start(&dir, &db);
+        // Start-up (recovery included) is over once the console answers.
+        bot.send(":whoami");
+        bot.expect("(alice in", wait).expect("the console starts");
         // Kill somewhere inside one of the next few flows, at one of its steps.
         let kill_flow = rng.below(4);
         let kill_step = rng.below(4);
@@ -106,9 +166,24 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
                 match step {
                     0 => {
                         bot.send(":as alice");
+                        // Something to scale down: the last flow may have scaled to 0.
+                        if deployment(t).0 == 0 {
+                            kubectl_run(
+                                &[
+                                    "-n",
+                                    &t.prod,
+                                    "scale",
+                                    "deployment",
+                                    SERVICE,
+                                    "--replicas=2",
+                                ],
+                                None,
+                            );
+                            resets += 1;
+                        }
                     }
                     1 => {
-                        bot.send("/va scale agent-engine 0");
+                        bot.send(&format!("/va scale {SERVICE} 0"));
                     }
                     2 => {
                         let Some(card) = bot.expect("Approval needed (", wait) else {
@@ -125,7 +200,7 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
                         bot.send(&format!("/va approve {id}"));
                     }
                     _ => {
-                        bot.expect("Scaled agent-engine to 0", wait)
+                        bot.expect(&format!("Scaled Deployment {}/{SERVICE}", t.prod), wait)
                             .expect("the approved flow executes");
                     }
                 }
@@ -136,25 +211,20 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
     assert!(flows >= 200, "only {flows} flows within the time budget");
 
     // One clean start recovers (sweep, resume approved-but-unclaimed), then exits at EOF.
-    let out = Command::new(crate::vabot_bin())
+    let out = vabot(&dir, &db)
         .arg("console")
-        .env("DATABASE_URL", &db)
-        .env("VABOT_DEMO_CLUSTER", "true")
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success());
 
-    let verify = Command::new(crate::vabot_bin())
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
+    let (_, generation_at_end) = deployment(t);
+    let verify = vabot(&dir, &db).args(["audit", "verify"]).output().unwrap();
     let verdict = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success(), "audit verify: {verdict}");
     assert!(verdict.contains("chain intact"), "{verdict}");
 
-    let export = Command::new(crate::vabot_bin())
+    let export = vabot(&dir, &db)
         .args([
             "audit",
             "export",
@@ -163,7 +233,6 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
             "--format",
             "json",
         ])
-        .env("DATABASE_URL", &db)
         .output()
         .unwrap();
     assert!(
@@ -208,14 +277,32 @@ fn sigkill_at_random_points_of_200_approval_flows_loses_nothing_and_never_double
             "executed" | "failed" => assert_eq!(n, 1, "{id} is {s} with {n} starts"),
             // Killed between the claim and the result: recorded, never re-run blindly.
             "executing" => assert!(n <= 1, "{id}"),
-            // `superseded`: the target changed before execution (a restart resets the demo
-            // cluster), so the bot re-planned and asked again instead of running it.
+            // `superseded`: the target changed before execution (the test put the replicas
+            // back), so the bot re-planned and asked again instead of running it.
             "pending" | "expired" | "approved" | "superseded" => {
                 assert_eq!(n, 0, "{id} is {s} but started");
             }
             other => panic!("{id} has unexpected status `{other}`"),
         }
     }
+    // The cluster's own count: every replica change bumps the Deployment's generation.
+    let changes = generation_at_end - generation_at_start - resets;
+    let count = |want: &[&str]| {
+        requested
+            .iter()
+            .filter(|id| want.contains(&status.get(*id).map(String::as_str).unwrap_or("")))
+            .count() as i64
+    };
+    let executed = count(&["executed"]);
+    let maybe = count(&["executing", "failed"]);
+    println!(
+        "{flows} flows: {} approvals recorded, {executed} executed, {maybe} interrupted/failed; the cluster saw {changes} changes by vabot",
+        requested.len()
+    );
+    assert!(
+        executed <= changes && changes <= executed + maybe,
+        "the cluster saw {changes} replica changes by vabot; the store says {executed} executed, {maybe} interrupted or failed"
+    );
     assert!(
         started.len() >= 10,
         "too few executions to mean anything: {}",

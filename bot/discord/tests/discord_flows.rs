@@ -86,11 +86,11 @@ async fn a_command_is_deferred_then_answered_in_a_thread_of_its_own() {
         })
         .await;
     assert!(
-        result.text().contains("Scaled agent-engine to 5"),
+        result.text().contains("Scaled Deployment") && result.text().contains("2 → 5"),
         "{}",
         result.text()
     );
-    assert_eq!(w.cluster.replicas.lock().unwrap()["agent-engine"], 5);
+    assert_eq!(w.topology.replicas("agent-engine").await, 5);
     // The command reached the pipeline as the grammar's text, with Discord identity.
     let inv = w
         .store
@@ -154,6 +154,7 @@ async fn a_destructive_command_runs_after_an_eligible_reaction_and_the_card_is_u
         "the bot's own reaction was counted"
     );
     assert_eq!(w.cluster.executed(), 0);
+    assert!(w.topology.envoy_filter_exists("rate-limit-filter").await);
     // An approver through a guild role only.
     w.react(ROLE_HOLDER, &[APPROVER_ROLE], thread, card, "✅");
     let edit = w
@@ -176,12 +177,12 @@ async fn a_destructive_command_runs_after_an_eligible_reaction_and_the_card_is_u
         .fake
         .wait_for("the result", |c| {
             c.is("POST", &format!("/channels/{thread}/messages"))
-                && c.text().contains("Deleted EnvoyFilter rate-limit-filter")
+                && c.text().contains("Deleted EnvoyFilter")
         })
         .await;
     assert!(result.body["embeds"][0]["color"].as_u64().is_some());
     assert_eq!(w.cluster.executed(), 1);
-    assert!(!w.cluster.objects.lock().unwrap()["rate-limit-filter"]);
+    assert!(!w.topology.envoy_filter_exists("rate-limit-filter").await);
     let req = w
         .store
         .approval(&vabot_commands::model::ShortId::parse('a', &approval).unwrap())

@@ -31,8 +31,11 @@ pub enum Round {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
+    /// The cluster's RBAC refuses vabot's own identity the Lease (the chart's `-lease` Role).
+    #[error("the cluster's RBAC denies vabot get/create/update on leases in {namespace}")]
+    Forbidden { namespace: String },
     #[error("lease API call failed")]
-    Api(#[from] kube::Error),
+    Api(#[source] kube::Error),
 }
 
 fn now_micro() -> MicroTime {
@@ -44,9 +47,24 @@ fn secs_since(t: &MicroTime) -> i64 {
 }
 
 /// One round: create, renew, take over, or follow.
+impl LeaseError {
+    fn of(e: kube::Error, cfg: &LeaseConfig) -> Self {
+        match &e {
+            kube::Error::Api(s) if s.code == 403 => LeaseError::Forbidden {
+                namespace: cfg.namespace.clone(),
+            },
+            _ => LeaseError::Api(e),
+        }
+    }
+}
+
 pub async fn round(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<Round, LeaseError> {
     let duration_secs = i32::try_from(cfg.duration.as_secs()).unwrap_or(i32::MAX);
-    let Some(mut lease) = api.get_opt(&cfg.name).await? else {
+    let Some(mut lease) = api
+        .get_opt(&cfg.name)
+        .await
+        .map_err(|e| LeaseError::of(e, cfg))?
+    else {
         let lease = Lease {
             metadata: ObjectMeta {
                 name: Some(cfg.name.clone()),
@@ -67,7 +85,7 @@ pub async fn round(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<Round, LeaseEr
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(Round::Following {
                 holder: "unknown (lost the race to create)".into(),
             }),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(LeaseError::of(e, cfg)),
         };
     };
     let spec = lease.spec.clone().unwrap_or_default();
@@ -96,7 +114,7 @@ pub async fn round(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<Round, LeaseEr
     match api.replace(&cfg.name, &PostParams::default(), &lease).await {
         Ok(_) => Ok(Round::Leading),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(Round::Following { holder }),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(LeaseError::of(e, cfg)),
     }
 }
 
@@ -111,7 +129,7 @@ pub fn spawn(client: kube::Client, cfg: LeaseConfig) -> watch::Receiver<bool> {
                 Ok(Round::Following { .. }) => false,
                 Err(error) => {
                     // Cannot renew: stop acting as leader before the lease can pass to another.
-                    warn!(%error, "Lease round failed");
+                    warn!(error = %error, detail = ?std::error::Error::source(&error), "Lease round failed");
                     false
                 }
             };

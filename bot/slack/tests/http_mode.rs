@@ -7,20 +7,14 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::fake::{Call, Failure};
 use common::fixtures::*;
 use common::world::{Options, World, world};
 use serde_json::Value;
 use slack_morphism::prelude::SlackCommandEvent;
-use vabot_commands::approval::Approved;
-use vabot_commands::authz::Permit;
 use vabot_commands::model::{DeliveryId, Platform};
-use vabot_commands::plan::Plan;
 use vabot_commands::ports::Clock;
-use vabot_commands::ports::{Cluster, ClusterSnapshot, ExecError, Outcome, PlanContext};
 use vabot_commands::store::{Delivery, Store};
-use vabot_commands::testing::FakeCluster;
 use vabot_slack::Job;
 
 fn posts(calls: &[Call]) -> Vec<&Call> {
@@ -106,11 +100,12 @@ async fn a_command_posts_a_root_message_naming_who_ran_what_then_answers_in_its_
         "the result is a thread reply"
     );
     assert!(
-        p[1].text().contains("Scaled agent-engine to 3"),
+        p[1].text().contains("Scaled Deployment") && p[1].text().contains("2 → 3"),
         "{}",
         p[1].text()
     );
     assert_eq!(w.cluster.executed(), 1);
+    assert_eq!(w.topology.replicas("agent-engine").await, 3);
     assert_eq!(p[0].auth.as_deref(), Some("Bearer xoxb-test-bot-token"));
 }
 
@@ -132,7 +127,8 @@ async fn a_mention_inside_a_thread_is_answered_in_that_thread() {
     let p = posts(&calls);
     assert_eq!(p.len(), 1, "no root message for a mention");
     assert_eq!(p[0].str("thread_ts"), Some("1764000400.000100"));
-    assert!(p[0].text().contains("Scaled agent-engine to 4"));
+    assert!(p[0].text().contains("2 → 4"), "{}", p[0].text());
+    assert_eq!(w.topology.replicas("agent-engine").await, 4);
 }
 
 #[tokio::test]
@@ -143,7 +139,8 @@ async fn a_destructive_command_runs_only_after_an_eligible_approver_reacts_and_t
     let approval = approval_of(&card);
     let card_ts = ts_of_card(&w, &approval).await;
     assert_eq!(w.cluster.executed(), 0, "nothing runs before the approval");
-    insta::assert_json_snapshot!("approval_card_payload", redact(&card.body));
+    assert!(w.topology.envoy_filter_exists("rate-limit-filter").await);
+    insta::assert_json_snapshot!("approval_card_payload", redact(&w, &card.body));
 
     // The requester, then a viewer: refused, privately, and nothing runs.
     w.event(&reaction(
@@ -208,7 +205,7 @@ async fn a_destructive_command_runs_only_after_an_eligible_approver_reacts_and_t
         .wait_for("the result and the card update", |c| {
             posts(c)
                 .iter()
-                .any(|p| p.text().contains("Deleted EnvoyFilter rate-limit-filter"))
+                .any(|p| p.text().contains("Deleted EnvoyFilter"))
                 && c.iter()
                     .any(|u| u.method == "chat.update" && u.str("ts") == Some(card_ts.as_str()))
         })
@@ -228,6 +225,10 @@ async fn a_destructive_command_runs_only_after_an_eligible_approver_reacts_and_t
         "the decided card has no buttons"
     );
     assert_eq!(w.cluster.executed(), 1);
+    assert!(
+        !w.topology.envoy_filter_exists("rate-limit-filter").await,
+        "the EnvoyFilter is gone from the cluster"
+    );
 
     // Slack redelivers Bob's reaction (X-Slack-Retry-Num): acked, nothing runs again.
     assert_eq!(
@@ -336,6 +337,15 @@ async fn a_retried_command_delivery_runs_once() {
         .await,
         200
     );
+    // One change at a time on the real Deployment: the second would see the first's
+    // generation and ask to be run again.
+    w.fake
+        .wait_for("the first result", |c| {
+            posts(c)
+                .iter()
+                .any(|p| p.text().contains("Scaled Deployment"))
+        })
+        .await;
     assert_eq!(
         w.command(ALICE, "scale agent-engine 6", "trig.same").await,
         200
@@ -348,7 +358,7 @@ async fn a_retried_command_delivery_runs_once() {
         .wait_for("both results", |c| {
             posts(c)
                 .iter()
-                .filter(|p| p.text().contains("Scaled agent-engine"))
+                .filter(|p| p.text().contains("Scaled Deployment"))
                 .count()
                 >= 2
         })
@@ -359,6 +369,7 @@ async fn a_retried_command_delivery_runs_once() {
         2,
         "one execution per distinct delivery"
     );
+    assert_eq!(w.topology.replicas("agent-engine").await, 6);
     assert_eq!(
         posts(&w.fake.calls()).len(),
         3,
@@ -444,35 +455,11 @@ async fn messages_to_one_channel_are_paced() {
     );
 }
 
-/// A cluster whose executions take a while, to see the placeholder replaced.
-struct SlowCluster(Arc<FakeCluster>, Duration);
-
-#[async_trait]
-impl Cluster for SlowCluster {
-    async fn snapshot(
-        &self,
-        ns: &[vabot_commands::model::Namespace],
-    ) -> Result<ClusterSnapshot, ExecError> {
-        self.0.snapshot(ns).await
-    }
-    async fn plan(&self, permit: &Permit, ctx: &PlanContext) -> Result<Plan, ExecError> {
-        self.0.plan(permit, ctx).await
-    }
-    async fn execute(&self, plan: &Approved) -> Result<Outcome, ExecError> {
-        tokio::time::sleep(self.1).await;
-        self.0.execute(plan).await
-    }
-}
-
 #[tokio::test]
 async fn a_slow_command_shows_progress_that_is_updated_in_place_with_the_result() {
-    let fake_cluster = Arc::new(FakeCluster::new());
     let w = world(Options {
         progress_after_ms: 100,
-        cluster: Some(Arc::new(SlowCluster(
-            fake_cluster.clone(),
-            Duration::from_millis(600),
-        ))),
+        slow_execute: Duration::from_millis(600),
         ..Options::default()
     })
     .await;
@@ -480,14 +467,18 @@ async fn a_slow_command_shows_progress_that_is_updated_in_place_with_the_result(
     let calls = w
         .fake
         .wait_for("the update", |c| {
-            c.iter()
-                .any(|u| u.method == "chat.update" && u.text().contains("Scaled agent-engine to 3"))
+            c.iter().any(|u| {
+                u.method == "chat.update"
+                    && u.text().contains("Scaled Deployment")
+                    && u.text().contains("2 → 3")
+            })
         })
         .await;
     let p = posts(&calls);
     assert_eq!(p.len(), 2, "root and placeholder");
     assert!(p[1].text().contains("Working on"), "{}", p[1].text());
-    assert_eq!(fake_cluster.executed(), 1);
+    assert_eq!(w.cluster.executed(), 1);
+    assert_eq!(w.topology.replicas("agent-engine").await, 3);
 }
 
 #[tokio::test]
@@ -524,8 +515,10 @@ async fn files_go_up_through_the_external_upload_flow_into_the_thread() {
 }
 
 /// Replaces random ids so the snapshot is stable.
-fn redact(v: &Value) -> Value {
-    let b: Vec<char> = v.to_string().chars().collect();
+fn redact(w: &World, v: &Value) -> Value {
+    // The topology's namespaces are the test's own; the payload's shape is not.
+    let text = w.topology.rename_back(&v.to_string());
+    let b: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut i = 0;
     while i < b.len() {
@@ -678,7 +671,7 @@ async fn a_command_that_cannot_be_recorded_is_refused_in_the_ack_and_never_run()
         .wait_for("the result", |c| {
             posts(c)
                 .iter()
-                .any(|p| p.text().contains("Scaled agent-engine"))
+                .any(|p| p.text().contains("Scaled Deployment"))
         })
         .await;
     assert_eq!(w.cluster.executed(), 1);
@@ -707,7 +700,7 @@ async fn an_acked_command_whose_process_died_is_resumed_once_from_the_store() {
         .wait_for("the resumed result", |c| {
             posts(c)
                 .iter()
-                .any(|p| p.text().contains("Scaled agent-engine"))
+                .any(|p| p.text().contains("Scaled Deployment"))
         })
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -136,7 +136,8 @@ async fn a_socket_mode_command_is_acked_and_answered_in_its_thread() {
             .contains("<@U0ALICE> ran `/va scale agent-engine 3`")
     );
     assert!(p[1].str("thread_ts").is_some());
-    assert!(p[1].text().contains("Scaled agent-engine to 3"));
+    assert!(p[1].text().contains("2 → 3"), "{}", p[1].text());
+    assert_eq!(c.w.topology.replicas("agent-engine").await, 3);
     assert_eq!(c.w.cluster.executed(), 1);
     let ack =
         c.w.fake
@@ -216,6 +217,7 @@ async fn socket_mode_approvals_refuse_the_requester_and_a_viewer_then_run_once_f
         1,
         "the redelivered reaction ran nothing"
     );
+    assert!(!c.w.topology.envoy_filter_exists("rate-limit-filter").await);
 
     c.close().await;
 }
@@ -255,7 +257,7 @@ async fn a_socket_mode_mention_in_a_thread_is_answered_there() {
         mention(
             "Ev1MENTION",
             ALICE,
-            "scale agent-engine 2",
+            "scale agent-engine 6",
             "1764000900.000200",
             Some("1764000400.000100"),
         ),
@@ -265,6 +267,12 @@ async fn a_socket_mode_mention_in_a_thread_is_answered_there() {
             .wait_for("the reply", |x| !posts(x).is_empty())
             .await;
     assert_eq!(posts(&calls)[0].str("thread_ts"), Some("1764000400.000100"));
+    assert!(
+        posts(&calls)[0].text().contains("2 → 6"),
+        "{}",
+        posts(&calls)[0].text()
+    );
+    assert_eq!(c.w.topology.replicas("agent-engine").await, 6);
     c.close().await;
 }
 

@@ -13,10 +13,14 @@ use crate::config::Settings;
 /// only affects its own commands. `cluster` feeds the diagnose playbooks.
 pub async fn connect(
     settings: &Settings,
+    catalog: &Catalog,
     cluster: Arc<dyn Cluster>,
 ) -> anyhow::Result<Arc<dyn Dependencies>> {
-    let namespaces = Catalog::voicehelper().all_namespaces();
-    let executor = DepsExecutor::new(settings.endpoints.clone(), cluster, namespaces)
-        .context("invalid `endpoints` configuration")?;
+    let executor = DepsExecutor::new(
+        settings.endpoints.clone(),
+        cluster,
+        catalog.all_namespaces(),
+    )
+    .context("invalid `endpoints` configuration")?;
     Ok(Arc::new(executor))
 }

@@ -7,33 +7,39 @@ pub mod store;
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context as _;
-use vabot_commands::catalog::Catalog;
 use vabot_commands::pipeline::Deps;
 use vabot_commands::ports::SystemClock;
 
 use crate::config::Settings;
 
-/// Everything the adapters share.
-pub async fn build(settings: &Settings) -> anyhow::Result<Deps> {
-    let catalog = Catalog::voicehelper();
+/// Everything the adapters share, and vabot's own cluster client (for the Lease).
+pub struct Built {
+    pub deps: Deps,
+    pub kube: Option<kube::Client>,
+}
+
+pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
+    let catalog = Arc::new(
+        settings
+            .load_catalog()
+            .context("failed to load the service catalog")?,
+    );
     let policy = settings
         .load_policy(&catalog)
         .context("failed to load the policy")?;
     let store = store::open(settings).await?;
-    let cluster: Arc<dyn vabot_commands::ports::Cluster> = if settings.demo_cluster {
-        // An in-memory cluster for demos and crash tests without Kubernetes.
-        Arc::new(vabot_commands::testing::FakeCluster::new())
-    } else {
-        cluster::connect(settings).await?
-    };
-    let dependencies = deps::connect(settings, cluster.clone()).await?;
-    Ok(Deps {
-        catalog: Arc::new(catalog),
-        policy: Arc::new(RwLock::new(Arc::new(policy))),
-        directory: Arc::new(settings.directory.clone()),
-        cluster,
-        dependencies,
-        store,
-        clock: Arc::new(SystemClock),
+    let connected = cluster::connect(settings, catalog.clone()).await?;
+    let dependencies = deps::connect(settings, &catalog, connected.cluster.clone()).await?;
+    Ok(Built {
+        deps: Deps {
+            catalog,
+            policy: Arc::new(RwLock::new(Arc::new(policy))),
+            directory: Arc::new(settings.directory.clone()),
+            cluster: connected.cluster,
+            dependencies,
+            store,
+            clock: Arc::new(SystemClock),
+        },
+        kube: connected.client,
     })
 }

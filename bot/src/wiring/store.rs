@@ -1,5 +1,6 @@
-//! The store named by `database.url` (`DATABASE_URL`): `memory:` keeps history in the
-//! process; `sqlite:` and `postgres:` open a [`SqlStore`] and run its migrations first.
+//! The history store named by `database.url` (`DATABASE_URL`): `postgres://…` or
+//! `sqlite://…`, and by default a SQLite file in the data directory, so the history
+//! survives a restart. `memory:` (history lost at exit) only when asked for by name.
 
 use std::sync::Arc;
 
@@ -11,21 +12,30 @@ use vabot_store::SqlStore;
 
 use crate::config::Settings;
 
-/// The configured URL (`memory:` when none is set).
-fn url(settings: &Settings) -> &str {
-    settings
-        .database
-        .url
-        .as_ref()
-        .map(|s| s.expose())
-        .unwrap_or("memory:")
-}
-
 pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    match url(settings) {
-        "memory:" => Ok(Arc::new(MemoryStore::new())),
-        other => Ok(Arc::new(open_sql(other).await?)),
+    let url = settings.database_url();
+    if url == "memory:" {
+        warn!("History store: memory (database.url = memory:); everything is lost at exit");
+        return Ok(Arc::new(MemoryStore::new()));
     }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "cannot create the directory of the history file {}",
+                    file.display()
+                )
+            })?;
+        }
+        info!(file = %file.display(), "History store: SQLite");
+    } else {
+        info!(
+            backend = url.split(':').next().unwrap_or(""),
+            "History store"
+        );
+    }
+    Ok(Arc::new(open_sql(&url).await?))
 }
 
 /// Opens a SQL store and applies its migrations; the error never shows the URL (it may

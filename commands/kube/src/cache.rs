@@ -44,6 +44,8 @@ struct WatchState {
     name: String,
     synced: AtomicBool,
     failing: AtomicBool,
+    /// The API server refuses vabot this list or watch (RBAC): it will not heal by itself.
+    forbidden: AtomicBool,
     last_ok: Mutex<Instant>,
 }
 
@@ -53,12 +55,14 @@ impl WatchState {
             name,
             synced: AtomicBool::new(false),
             failing: AtomicBool::new(false),
+            forbidden: AtomicBool::new(false),
             last_ok: Mutex::new(Instant::now()),
         })
     }
 
     fn ok(&self) {
         self.failing.store(false, Ordering::SeqCst);
+        self.forbidden.store(false, Ordering::SeqCst);
         if let Ok(mut t) = self.last_ok.lock() {
             *t = Instant::now();
         }
@@ -226,6 +230,7 @@ impl Caches {
                             }
                         }
                         Err(e) => {
+                            state.forbidden.store(is_forbidden(&e), Ordering::SeqCst);
                             if !state.failing.swap(true, Ordering::SeqCst) {
                                 warn!(watch = %state.name, error = %e, "Watch failing; re-listing with backoff");
                             }
@@ -245,14 +250,15 @@ impl Caches {
         self.watches.iter().all(|w| w.synced.load(Ordering::SeqCst))
     }
 
-    /// Waits until synced, at most `within`; returns whether it is.
+    /// Waits until synced, at most `within`; returns whether it is. Gives up early when
+    /// a watch is forbidden: waiting would not change RBAC.
     pub async fn wait_synced(&self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         loop {
             if self.is_synced() {
                 return true;
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline || !self.forbidden().is_empty() {
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -276,6 +282,15 @@ impl Caches {
             stale_secs: stale,
             uptime_secs: self.started.elapsed().as_secs(),
         }
+    }
+
+    /// The watches the API server refuses vabot (RBAC), e.g. `pods/voiceassistant-prod`.
+    pub fn forbidden(&self) -> Vec<String> {
+        self.watches
+            .iter()
+            .filter(|w| w.forbidden.load(Ordering::SeqCst))
+            .map(|w| w.name.clone())
+            .collect()
     }
 
     /// The watches that are not synced or failing, for error messages.
@@ -487,6 +502,21 @@ pub fn pod_state(p: &Pod) -> PodState {
         restarts,
         node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
     }
+}
+
+/// Whether a watcher error is the API server refusing the request (401/403).
+fn is_forbidden(e: &watcher::Error) -> bool {
+    let api = match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => match e {
+            kube::Error::Api(status) => Some(status.code),
+            _ => None,
+        },
+        watcher::Error::WatchError(status) => Some(status.code),
+        watcher::Error::NoResourceVersion => None,
+    };
+    matches!(api, Some(401 | 403))
 }
 
 #[cfg(test)]

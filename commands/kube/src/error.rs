@@ -18,6 +18,8 @@ pub enum ConnectError {
     Config { path: String, detail: String },
     #[error("cannot build a Kubernetes client: {0}")]
     Client(String),
+    #[error("cannot use the pod's service account: {detail}")]
+    InCluster { detail: String },
 }
 
 /// What a request does, for error messages: `patch deployments/scale in ns`.

@@ -7,6 +7,7 @@
 //! Every request is bounded by a per-request timeout, and every failure becomes an
 //! [`ExecError`] that says what was attempted.
 
+pub mod access;
 mod cache;
 mod error;
 mod read;
@@ -21,7 +22,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kube::Client;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::{Deserialize, Serialize};
 use vabot_commands::approval::Approved;
 use vabot_commands::authz::Permit;
@@ -31,6 +31,7 @@ use vabot_commands::plan::Plan;
 use vabot_commands::ports::{Cluster, ClusterSnapshot, ExecError, Outcome, PlanContext};
 use vabot_commands::store::ExecutionRecord;
 
+pub use access::{Access, ClusterEnv};
 pub use cache::CacheAge;
 pub use error::ConnectError;
 use error::Op;
@@ -39,12 +40,16 @@ use error::Op;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubeConfig {
-    /// Path of a kubeconfig; none means no cluster is configured.
+    /// Path of a kubeconfig. Without one, `~/.kube/config`, then the pod's service
+    /// account (in a cluster), else no cluster: see [`access::resolve`].
     #[serde(default)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use; none means its current context.
     #[serde(default)]
     pub context: Option<String>,
+    /// Where the pod's service account token, CA and namespace are mounted.
+    #[serde(default = "default_service_account_dir")]
+    pub service_account_dir: PathBuf,
     /// Send writes with `Impersonate-User`/`Impersonate-Group` of the requester, so the
     /// cluster's RBAC applies too (vabot's own identity then needs the `impersonate` verb).
     #[serde(default)]
@@ -52,6 +57,10 @@ pub struct KubeConfig {
     /// Per-request timeout in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+}
+
+fn default_service_account_dir() -> PathBuf {
+    PathBuf::from(access::SERVICE_ACCOUNT_DIR)
 }
 
 fn default_timeout() -> u64 {
@@ -64,6 +73,7 @@ impl Default for KubeConfig {
         Self {
             kubeconfig: None,
             context: None,
+            service_account_dir: default_service_account_dir(),
             impersonate: false,
             timeout_secs: default_timeout(),
         }
@@ -123,33 +133,13 @@ impl Ctx {
 }
 
 impl KubeCluster {
-    /// Reads the kubeconfig named in `settings` and connects (see [`KubeCluster::from_config`]).
+    /// Connects as `access` says (see [`access::resolve`] and [`KubeCluster::from_config`]).
     pub async fn connect(
+        access: &Access,
         settings: &KubeConfig,
         catalog: Arc<Catalog>,
     ) -> Result<Self, ConnectError> {
-        let path = settings
-            .kubeconfig
-            .clone()
-            .ok_or_else(|| ConnectError::Config {
-                path: String::new(),
-                detail: "no kubeconfig is configured".into(),
-            })?;
-        let shown = path.display().to_string();
-        let kc = Kubeconfig::read_from(&path).map_err(|e| ConnectError::Kubeconfig {
-            path: shown.clone(),
-            detail: e.to_string(),
-        })?;
-        let opts = KubeConfigOptions {
-            context: settings.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        let config = kube::Config::from_custom_kubeconfig(kc, &opts)
-            .await
-            .map_err(|e| ConnectError::Config {
-                path: shown,
-                detail: e.to_string(),
-            })?;
+        let config = access::config_of(access).await?;
         Self::from_config(config, settings, catalog).await
     }
 
@@ -209,6 +199,16 @@ impl KubeCluster {
     /// How fresh the caches are.
     pub fn cache_age(&self) -> CacheAge {
         self.inner.caches.age()
+    }
+
+    /// The watch caches that have not synced or are failing, with why.
+    pub fn unhealthy(&self) -> Vec<String> {
+        self.inner.caches.unhealthy()
+    }
+
+    /// A client with vabot's own identity (for the Lease, which is not a command).
+    pub fn client(&self) -> Client {
+        self.inner.client.clone()
     }
 }
 
@@ -342,7 +342,17 @@ impl Cluster for KubeCluster {
 
     async fn snapshot(&self, namespaces: &[Namespace]) -> Result<ClusterSnapshot, ExecError> {
         let inner = &self.inner;
-        if !inner.caches.wait_synced(inner.timeout).await {
+        let synced = inner.caches.wait_synced(inner.timeout).await;
+        let forbidden = inner.caches.forbidden();
+        if !forbidden.is_empty() {
+            return Err(ExecError::Forbidden {
+                what: format!(
+                    "the cluster's RBAC denies vabot's own identity the list/watch behind health: {} (the chart's Role grants get, list and watch on them)",
+                    forbidden.join(", ")
+                ),
+            });
+        }
+        if !synced {
             return Err(ExecError::Unavailable {
                 what: "the cluster's watch caches (still syncing)".into(),
                 detail: format!("not synced: {}", inner.caches.unhealthy().join(", ")),

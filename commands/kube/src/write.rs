@@ -529,6 +529,44 @@ async fn restart(ctx: &Ctx, svc: &Service, expect: Option<&str>) -> Result<Done,
     })
 }
 
+/// `(generation, observed)` when the controller has not yet seen the latest spec.
+fn observed(generation: Option<i64>, seen: Option<i64>) -> Option<(i64, i64)> {
+    let g = generation.unwrap_or(0);
+    let o = seen.unwrap_or(0);
+    (o < g).then_some((g, o))
+}
+
+/// Reads a workload's revision history once its controller has recorded the latest
+/// change: right after a `set-image`, the new revision does not exist yet, and "the
+/// previous revision" would be one too far back.
+async fn settled<T, F, Fut>(
+    ctx: &Ctx,
+    svc: &Service,
+    read: F,
+    lagging: impl Fn(&T) -> Option<(i64, i64)>,
+) -> Result<T, ExecError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ExecError>>,
+{
+    let end = tokio::time::Instant::now() + ctx.timeout.min(std::time::Duration::from_secs(8));
+    loop {
+        let got = read().await?;
+        match lagging(&got) {
+            None => return Ok(got),
+            Some((g, o)) if tokio::time::Instant::now() >= end => {
+                return Err(ExecError::Precondition {
+                    why: format!(
+                        "the controller has not recorded the last change to {} yet (generation {g}, observed {o}), so its history is not current; try again in a moment",
+                        svc.name
+                    ),
+                });
+            }
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+}
+
 async fn rollback(
     ctx: &Ctx,
     svc: &Service,
@@ -538,7 +576,18 @@ async fn rollback(
     let dry = expect.is_none();
     match svc.kind {
         WorkloadKind::Deployment => {
-            let (d, all, _) = read::deployment_history(ctx, svc).await?;
+            let (d, all, _) = settled(
+                ctx,
+                svc,
+                || read::deployment_history(ctx, svc),
+                |(d, ..)| {
+                    observed(
+                        d.metadata.generation,
+                        d.status.as_ref().and_then(|s| s.observed_generation),
+                    )
+                },
+            )
+            .await?;
             let wl = load_from_deployment(svc, &d);
             check(expect, &wl.fingerprint, &wl.what())?;
             let plan = rollback::plan_deployment(&d, &all, to)
@@ -565,7 +614,18 @@ async fn rollback(
             })
         }
         WorkloadKind::StatefulSet => {
-            let (s, revisions) = read::statefulset_revisions(ctx, svc).await?;
+            let (s, revisions) = settled(
+                ctx,
+                svc,
+                || read::statefulset_revisions(ctx, svc),
+                |(s, _)| {
+                    observed(
+                        s.metadata.generation,
+                        s.status.as_ref().and_then(|st| st.observed_generation),
+                    )
+                },
+            )
+            .await?;
             let wl = load_from_statefulset(svc, &s);
             check(expect, &wl.fingerprint, &wl.what())?;
             let current = s.status.as_ref().and_then(|st| st.update_revision.clone());

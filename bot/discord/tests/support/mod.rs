@@ -1,5 +1,6 @@
-//! The test world: a fake Discord, the real adapter, and the pipeline over a fake cluster,
-//! an in-memory store, a manual clock and the demo policy extended with Discord identities.
+//! The test world: a fake Discord, the real adapter, and the pipeline over the local
+//! control plane (a seeded topology of the test's own), an in-memory store, a manual clock
+//! and the demo policy extended with Discord identities.
 
 #![allow(dead_code)]
 // Test support: a panic here is a failed test, with the message at hand.
@@ -21,8 +22,9 @@ use vabot_commands::plan::RiskClass;
 use vabot_commands::ports::Unconfigured;
 use vabot_commands::secret::Secret;
 use vabot_commands::store::MemoryStore;
-use vabot_commands::testing::{FakeCluster, ManualClock};
+use vabot_commands::testing::ManualClock;
 use vabot_discord::{DiscordConfig, DiscordError};
+use vabot_testkit::{Counting, Topology};
 
 use fake::{Call, FakeDiscord};
 use fixtures as fx;
@@ -39,7 +41,16 @@ const DEMO_POLICY: &str = include_str!("../../../../deploy/demo/policy.yaml");
 
 /// The demo policy plus Discord users, a role and a channel.
 pub fn policy(catalog: &Catalog) -> Policy {
-    let mut p = Policy::parse("policy.yaml", DEMO_POLICY, false, catalog).unwrap();
+    let namespaces: Vec<String> = catalog
+        .all_namespaces()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let demo = DEMO_POLICY.replace(
+        "[voiceassistant-prod, voiceassistant-infra]",
+        &format!("[{}]", namespaces.join(", ")),
+    );
+    let mut p = Policy::parse("policy.yaml", &demo, false, catalog).unwrap();
     p.users
         .insert(format!("discord:{OPERATOR}"), vec!["operator".into()]);
     p.users
@@ -51,7 +62,7 @@ pub fn policy(catalog: &Catalog) -> Policy {
     p.channels.insert(
         format!("discord:{CHANNEL}"),
         ChannelRule {
-            namespaces: vec!["voiceassistant-prod".into(), "voiceassistant-infra".into()],
+            namespaces,
             allow: [RiskClass::Read, RiskClass::Write, RiskClass::Destructive]
                 .into_iter()
                 .collect(),
@@ -63,7 +74,9 @@ pub fn policy(catalog: &Catalog) -> Policy {
 pub struct World {
     pub fake: FakeDiscord,
     pub deps: Deps,
-    pub cluster: Arc<FakeCluster>,
+    /// The real cluster, counting what it executes.
+    pub cluster: Arc<Counting>,
+    pub topology: Arc<Topology>,
     pub clock: Arc<ManualClock>,
     pub store: Arc<MemoryStore>,
     stop: Option<oneshot::Sender<()>>,
@@ -72,9 +85,10 @@ pub struct World {
 
 pub async fn start() -> World {
     let fake = FakeDiscord::start().await;
-    let catalog = Catalog::voicehelper();
+    let topology = Arc::new(Topology::seed("discord", &["agent-engine"]).await);
+    let catalog = topology.catalog();
     let policy = policy(&catalog);
-    let cluster = Arc::new(FakeCluster::new());
+    let cluster = Counting::connect(&topology, std::time::Duration::ZERO).await;
     let clock = Arc::new(ManualClock::new(
         chrono::Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap(),
     ));
@@ -104,6 +118,7 @@ pub async fn start() -> World {
         fake,
         deps,
         cluster,
+        topology,
         clock,
         store,
         stop: Some(tx),

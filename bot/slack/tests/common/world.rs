@@ -1,5 +1,6 @@
-//! A Slack adapter over the pipeline with a fake cluster, an in-memory store, a manual
-//! clock and the demo policy extended with Slack users and the incident channel.
+//! A Slack adapter over the pipeline on the local control plane (a seeded topology of the
+//! test's own), an in-memory store, a manual clock and the demo policy extended with Slack
+//! users and the incident channel.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
 
 use std::sync::{Arc, RwLock};
@@ -11,14 +12,14 @@ use axum::http::{Request, Response};
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use tower::ServiceExt;
-use vabot_commands::catalog::Catalog;
 use vabot_commands::config::{Directory, Policy};
 use vabot_commands::pipeline::Deps;
-use vabot_commands::ports::{Cluster, Unconfigured};
+use vabot_commands::ports::Unconfigured;
 use vabot_commands::store::MemoryStore;
-use vabot_commands::testing::{FakeCluster, ManualClock};
+use vabot_commands::testing::ManualClock;
 use vabot_slack::signature::sign;
 use vabot_slack::{SlackAdapter, SlackConfig, SlackMode, http_router};
+use vabot_testkit::{Counting, Topology};
 
 use super::fake::FakeSlack;
 
@@ -56,7 +57,10 @@ pub struct World {
     pub fake: FakeSlack,
     pub adapter: Arc<SlackAdapter>,
     pub router: Router,
-    pub cluster: Arc<FakeCluster>,
+    /// The real cluster, counting what it executes.
+    pub cluster: Arc<Counting>,
+    /// Where the commands act: agent-engine, its HPA and ConfigMap, the EnvoyFilter.
+    pub topology: Arc<Topology>,
     pub clock: Arc<ManualClock>,
     pub store: Arc<MemoryStore>,
     pub deps: Deps,
@@ -67,8 +71,8 @@ pub struct Options {
     pub mode: SlackMode,
     pub pace_ms: u64,
     pub progress_after_ms: u64,
-    /// Wraps the fake cluster (e.g. to make it slow).
-    pub cluster: Option<Arc<dyn Cluster>>,
+    /// How long each change takes to execute (to see progress messages).
+    pub slow_execute: Duration,
     pub secret: String,
     /// The bot's clock at the start (Unix seconds).
     pub now: i64,
@@ -80,7 +84,7 @@ impl Default for Options {
             mode: SlackMode::Http,
             pace_ms: 20,
             progress_after_ms: 5_000,
-            cluster: None,
+            slow_execute: Duration::ZERO,
             secret: SECRET.into(),
             now: Utc
                 .with_ymd_and_hms(2026, 11, 25, 3, 0, 0)
@@ -93,9 +97,16 @@ impl Default for Options {
 
 pub async fn world(opts: Options) -> World {
     let fake = FakeSlack::start().await;
-    let catalog = Catalog::voicehelper();
-    let policy = Policy::parse("slack-test-policy.yaml", POLICY, false, &catalog).expect("policy");
-    let cluster = Arc::new(FakeCluster::new());
+    let topology = Arc::new(Topology::seed("slack", &["agent-engine"]).await);
+    let catalog = topology.catalog();
+    let policy = Policy::parse(
+        "slack-test-policy.yaml",
+        &topology.rename(POLICY),
+        false,
+        &catalog,
+    )
+    .expect("policy");
+    let cluster = Counting::connect(&topology, opts.slow_execute).await;
     let clock = Arc::new(ManualClock::new(
         Utc.timestamp_opt(opts.now, 0).single().expect("time"),
     ));
@@ -104,7 +115,7 @@ pub async fn world(opts: Options) -> World {
         catalog: Arc::new(catalog),
         policy: Arc::new(RwLock::new(Arc::new(policy))),
         directory: Arc::new(Directory::default()),
-        cluster: opts.cluster.clone().unwrap_or_else(|| cluster.clone()),
+        cluster: cluster.clone(),
         dependencies: Arc::new(Unconfigured),
         store: store.clone(),
         clock: clock.clone(),
@@ -123,6 +134,7 @@ pub async fn world(opts: Options) -> World {
         adapter,
         router,
         cluster,
+        topology,
         clock,
         store,
         deps,

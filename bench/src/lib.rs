@@ -135,6 +135,7 @@ pub fn fake_deps() -> anyhow::Result<Deps> {
         dependencies: Arc::new(Unconfigured),
         store: Arc::new(MemoryStore::new()),
         clock: Arc::new(ManualClock::new(start)),
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     })
 }
 

@@ -17,21 +17,26 @@ pub enum ExportFormat {
 }
 
 async fn sql_store(settings: &Settings, what: &str) -> anyhow::Result<SqlStore> {
-    let url = settings
-        .database
-        .url
-        .as_ref()
-        .map(|s| s.expose())
-        .unwrap_or("memory:");
-    match url {
-        "memory:" => anyhow::bail!(
-            "`vabot {what}` needs a database: set DATABASE_URL (or database.url) to `sqlite://path?mode=rwc` or `postgres://…`"
-        ),
-        // The error never shows the URL: it may carry a password.
-        u => SqlStore::open(u)
-            .await
-            .context("failed to open the history store named by database.url / DATABASE_URL"),
+    let url = settings.database_url();
+    if url == "memory:" {
+        anyhow::bail!(
+            "`vabot {what}` needs a database: database.url is `memory:`; set DATABASE_URL (or database.url) to `sqlite://path?mode=rwc` or `postgres://…`"
+        );
     }
+    // The default history file: say where it was looked for rather than create an empty one.
+    if settings.database.url.is_none() && what != "migrate" {
+        let file = settings.data_dir().join("vabot.db");
+        if !file.exists() {
+            anyhow::bail!(
+                "no history at {} (the default when database.url is unset); set DATABASE_URL to the bot's store",
+                file.display()
+            );
+        }
+    }
+    // The error never shows the URL: it may carry a password.
+    SqlStore::open(&url)
+        .await
+        .context("failed to open the history store named by database.url / DATABASE_URL")
 }
 
 /// Runs the migrations of the configured database (opening it applies them).

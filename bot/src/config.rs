@@ -425,7 +425,7 @@ mod tests {
         let e = Settings::load(Some(&file), &env(&[]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown field `demo_cluster`"), "{e}");
+        assert!(e.contains("unknown field: found `demo_cluster`"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -177,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Console { user, channel } => {
             let deps = wiring::build(&settings).await?.deps;
-            wiring::store::recover(&deps).await?;
+            wiring::store::spawn_heartbeat(deps.clone());
             adapters::console::run(&deps, &user, &channel).await?;
             Ok(ExitCode::SUCCESS)
         }

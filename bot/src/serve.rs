@@ -16,16 +16,16 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 use tracing::{error, info, warn};
 use vabot_commands::approval::ApprovalStatus;
+use vabot_commands::model::Platform;
 use vabot_commands::pipeline::{self, Deps};
-use vabot_commands::ports::Cluster;
+use vabot_commands::ports::{Chat, Cluster};
 use vabot_server::Readiness;
 use vabot_server::lease::{self, LeaseConfig};
 
 use crate::config::Settings;
 use crate::wiring;
 
-/// How often pending approvals are checked for expiry.
-const SWEEP_EVERY: Duration = Duration::from_secs(15);
+use vabot_commands::recovery::SWEEP_EVERY;
 /// How often the cache state is read for `/readyz` and `/metrics`.
 const CACHE_POLL: Duration = Duration::from_millis(250);
 
@@ -57,8 +57,9 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
         readiness.clone(),
         stop_rx.clone(),
     ));
-    wiring::store::recover(&deps).await?;
-    tokio::spawn(sweeper(deps.clone(), stop_rx.clone()));
+    wiring::store::spawn_heartbeat(deps.clone());
+    // Where a sweep's follow-ups go, by platform.
+    let mut chats: Vec<(Platform, Arc<dyn Chat>)> = Vec::new();
     if let Some(policy) = settings.policy_path() {
         vabot_server::reload::spawn_sighup_reload(deps.clone(), policy);
     }
@@ -72,6 +73,7 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
     if let Some(slack) = settings.slack.clone() {
         let adapter = Arc::new(vabot_slack::SlackAdapter::new(slack.clone(), deps.clone())?);
         adapter.start();
+        chats.push((Platform::Slack, adapter.clone()));
         match slack.mode {
             vabot_slack::SlackMode::Http => extra = extra.merge(vabot_slack::http_router(adapter)),
             vabot_slack::SlackMode::Socket => {
@@ -98,6 +100,14 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
         (None, _) => None,
     };
     if let Some(discord) = settings.discord.clone() {
+        // Posting needs no gateway: every replica follows up over REST.
+        chats.push((
+            Platform::Discord,
+            Arc::new(vabot_discord::DiscordChat::new(
+                &discord,
+                deps.store.clone(),
+            )),
+        ));
         tokio::spawn(discord_when_leader(
             discord,
             deps.clone(),
@@ -105,6 +115,7 @@ pub async fn run(settings: Settings, http: SocketAddr) -> anyhow::Result<()> {
             stop_rx.clone(),
         ));
     }
+    tokio::spawn(sweeper(deps.clone(), chats, stop_rx.clone()));
     let _ = routes.set(extra);
     // Ready to take traffic only with the store migrated *and* the adapters mounted (the
     // caches' half of readiness is `watch_caches`').
@@ -189,19 +200,34 @@ async fn watch_caches(
     }
 }
 
-async fn sweeper(deps: Deps, mut stop: watch::Receiver<bool>) {
+/// Every replica sweeps (exactly-once by compare-and-set): expired cards are updated,
+/// approved requests nobody executed are run, claims of replicas that stopped are taken
+/// back; each follow-up is posted where the request's card is.
+async fn sweeper(
+    deps: Deps,
+    chats: Vec<(Platform, Arc<dyn Chat>)>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(SWEEP_EVERY) => {
-                if let Err(error) = pipeline::sweep(&deps).await {
-                    warn!(%error, "Approval sweep failed");
+        for f in wiring::store::sweep(&deps).await {
+            let platform = f.request.channel.platform;
+            match chats.iter().find(|(p, _)| *p == platform) {
+                Some((_, chat)) => {
+                    let card = f.reply.card_update.as_ref().map(|(_, c)| c);
+                    chat.follow_up(&f.request, &f.reply.messages, card).await;
                 }
-                match deps.store.approvals(None, ApprovalStatus::Pending).await {
-                    #[allow(clippy::cast_precision_loss)] // a count, far below 2^52
-                    Ok(pending) => metrics::gauge!("vabot_approvals_pending").set(pending.len() as f64),
-                    Err(error) => warn!(%error, "Cannot count pending approvals"),
+                None => {
+                    info!(approval = %f.request.id, %platform, "No adapter here for this request's platform; its follow-up is in the history only")
                 }
             }
+        }
+        match deps.store.approvals(None, ApprovalStatus::Pending).await {
+            #[allow(clippy::cast_precision_loss)] // a count, far below 2^52
+            Ok(pending) => metrics::gauge!("vabot_approvals_pending").set(pending.len() as f64),
+            Err(error) => warn!(%error, "Cannot count pending approvals"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.changed() => return,
         }
     }

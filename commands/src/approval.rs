@@ -130,6 +130,20 @@ pub struct ApprovalRequest {
     pub expires_at: DateTime<Utc>,
     pub status: ApprovalStatus,
     pub votes: Vec<Vote>,
+    /// Bumped by every stored change: the store's compare-and-set key.
+    #[serde(default)]
+    pub version: u64,
+    /// Who is executing it (set when claimed), so another replica can take over from
+    /// one that died.
+    #[serde(default)]
+    pub claim: Option<Claim>,
+}
+
+/// A replica's claim on executing a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub replica: crate::model::ReplicaId,
+    pub at: DateTime<Utc>,
 }
 
 impl ApprovalRequest {
@@ -154,7 +168,17 @@ impl ApprovalRequest {
             expires_at: now + ttl,
             status: ApprovalStatus::Pending,
             votes: Vec::new(),
+            version: 0,
+            claim: None,
         }
+    }
+
+    /// The request as it will be after one more stored change (the version the store's
+    /// compare-and-set expects of a replacement).
+    pub fn successor(&self) -> Self {
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        next
     }
 
     pub fn approvals(&self) -> usize {
@@ -281,7 +305,7 @@ pub fn cast_vote(
             need.saturating_sub(req.approvals()),
         ));
     }
-    let mut next = req.clone();
+    let mut next = req.successor();
     next.votes.push(Vote {
         voter: voter.clone(),
         verdict,
@@ -324,7 +348,7 @@ pub fn cancel(
     if actor.platform != req.requester.platform || actor.user != req.requester.user {
         return Err(VoteRefused::NotRequester(req.id.clone()));
     }
-    let mut next = req.clone();
+    let mut next = req.successor();
     next.status = ApprovalStatus::Cancelled;
     Ok(next)
 }

@@ -182,6 +182,23 @@ pub fn authorize(
             allowed
         }
     };
+    if let (Some(dep), Some(allowed)) = (command.dependency(), &chan.dependencies)
+        && !allowed.iter().any(|d| d == dep)
+    {
+        return Err(Denied::new(
+            "channel_dependency",
+            format!(
+                "`{}` reaches {dep}, which {} may not; it allows {}",
+                command.name(),
+                channel.channel,
+                if allowed.is_empty() {
+                    "no dependencies".to_owned()
+                } else {
+                    allowed.join(", ")
+                }
+            ),
+        ));
+    }
     Ok(Permit {
         actor: actor.clone(),
         channel: channel.clone(),
@@ -190,6 +207,72 @@ pub fn authorize(
         roles,
         namespaces,
     })
+}
+
+/// An `undo` acts as the change it undoes: it is allowed only in the channel that made
+/// the change (where its history and approvers are), on a target this channel may still
+/// act on, by someone who may run that change's risk class here. Returns that risk.
+pub fn authorize_undo(
+    policy: &Policy,
+    permit: &Permit,
+    original: &ChannelRef,
+    invocation: &crate::model::InvocationId,
+    plan: &crate::plan::Plan,
+) -> Result<RiskClass, Denied> {
+    let here = permit.channel();
+    if original.key() != here.key() {
+        return Err(Denied::new(
+            "undo_channel",
+            format!(
+                "{invocation} was run in {}, not here; undo it there, where the change, its history and its approvers are",
+                original.channel
+            ),
+        ));
+    }
+    let Some(chan) = policy.channels.get(&here.key()) else {
+        return Err(Denied::new(
+            "channel_not_configured",
+            format!("vabot is not enabled in this channel ({})", here.channel),
+        ));
+    };
+    if let Some(target) = &plan.target
+        && !chan
+            .namespaces
+            .iter()
+            .any(|a| a == "*" || *a == target.namespace)
+    {
+        return Err(Denied::new(
+            "channel_namespace",
+            format!(
+                "{invocation} changed {target}, in a namespace {} may no longer act on",
+                here.channel
+            ),
+        ));
+    }
+    let risk = plan.risk.max(permit.risk());
+    if !chan.allow.contains(&risk) {
+        return Err(Denied::new(
+            "channel_risk",
+            format!(
+                "undoing {invocation} is a {risk} change, which {} does not allow",
+                here.channel
+            ),
+        ));
+    }
+    let may = permit
+        .roles()
+        .iter()
+        .any(|r| policy.roles.get(r).is_some_and(|d| d.may.contains(&risk)));
+    if !may {
+        return Err(Denied::new(
+            "role_risk",
+            format!(
+                "undoing {invocation} is a {risk} change; {}'s role may not run those",
+                permit.actor().user
+            ),
+        ));
+    }
+    Ok(risk)
 }
 
 /// Whether an actor holds any of the given roles, and whether any of them may approve.

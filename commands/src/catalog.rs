@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, ConfigErrors, line_of};
+use crate::config::{ConfigError, ConfigErrors, located, yaml_error};
 use crate::model::Namespace;
 
 /// The workload kind behind a service.
@@ -89,34 +89,8 @@ impl Catalog {
     /// Parses and validates catalog text; `file` names it in errors, with the line of
     /// each problem.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
-        let catalog: Catalog = serde_norway::from_str(text).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(0);
-            let message = e.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            ConfigErrors(vec![ConfigError {
-                file: file.to_owned(),
-                line,
-                message,
-            }])
-        })?;
-        let problems = catalog.problems();
-        if problems.is_empty() {
-            return Ok(catalog);
-        }
-        Err(ConfigErrors(
-            problems
-                .into_iter()
-                .map(|(needle, message)| ConfigError {
-                    file: file.to_owned(),
-                    line: line_of(text, &needle),
-                    message,
-                })
-                .collect(),
-        ))
+        let catalog: Catalog = serde_norway::from_str(text).map_err(|e| yaml_error(file, &e))?;
+        located(file, text, catalog.problems()).map(|()| catalog)
     }
 
     pub fn get(&self, name: &str) -> Option<&Service> {

@@ -27,6 +27,9 @@ pub struct RoleDef {
     pub commands: Option<Vec<String>>,
 }
 
+/// The dependencies vabot's commands reach.
+pub const DEPENDENCIES: &[&str] = &["postgres", "redis", "elasticsearch", "milvus", "nacos"];
+
 /// What a channel allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +38,10 @@ pub struct ChannelRule {
     pub namespaces: Vec<String>,
     /// Risk classes allowed here.
     pub allow: BTreeSet<RiskClass>,
+    /// Dependencies commands typed here may reach (`postgres`, `redis`, `elasticsearch`,
+    /// `milvus`, `nacos`); unset: those running in the channel's namespaces.
+    #[serde(default)]
+    pub dependencies: Option<Vec<String>>,
 }
 
 /// Which requests an approval rule applies to; every given field must match.
@@ -164,37 +171,9 @@ impl Policy {
                 }])
             })?
         } else {
-            serde_norway::from_str(text).map_err(|e| {
-                let line = e.location().map(|l| l.line()).unwrap_or(0);
-                let message = e.to_string();
-                // serde_norway appends " at line L column C"; the location is in the prefix.
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_owned();
-                ConfigErrors(vec![ConfigError {
-                    file: file.to_owned(),
-                    line,
-                    message,
-                }])
-            })?
+            serde_norway::from_str(text).map_err(|e| yaml_error(file, &e))?
         };
-        let problems = policy.validate(catalog);
-        if problems.is_empty() {
-            Ok(policy)
-        } else {
-            Err(ConfigErrors(
-                problems
-                    .into_iter()
-                    .map(|(needle, message)| ConfigError {
-                        file: file.to_owned(),
-                        line: line_of(text, &needle),
-                        message,
-                    })
-                    .collect(),
-            ))
-        }
+        located(file, text, policy.validate(catalog)).map(|()| policy)
     }
 
     /// Semantic checks: (text to locate the problem by, message).
@@ -241,6 +220,17 @@ impl Policy {
                     key.clone(),
                     format!("channel `{key}` must be `platform:channel-id` (e.g. slack:C0123ABCD or console:#incident-prod)"),
                 ));
+            }
+            for d in rule.dependencies.iter().flatten() {
+                if !DEPENDENCIES.contains(&d.as_str()) {
+                    out.push((
+                        d.clone(),
+                        format!(
+                            "channel `{key}` allows dependency `{d}`; vabot knows {}",
+                            DEPENDENCIES.join(", ")
+                        ),
+                    ));
+                }
             }
             for ns in &rule.namespaces {
                 if ns != "*" && !catalog.knows_namespace(ns) {
@@ -328,6 +318,44 @@ impl Policy {
             None => None,
         }
     }
+}
+
+/// A YAML syntax or shape error, at its line.
+pub(crate) fn yaml_error(file: &str, e: &serde_norway::Error) -> ConfigErrors {
+    let line = e.location().map(|l| l.line()).unwrap_or(0);
+    let message = e.to_string();
+    // serde_norway appends " at line L column C"; the location is in the prefix.
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    ConfigErrors(vec![ConfigError {
+        file: file.to_owned(),
+        line,
+        message,
+    }])
+}
+
+/// Semantic problems `(text to find the line by, message)` as located errors; `Ok` when none.
+pub(crate) fn located(
+    file: &str,
+    text: &str,
+    problems: Vec<(String, String)>,
+) -> Result<(), ConfigErrors> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ConfigErrors(
+        problems
+            .into_iter()
+            .map(|(needle, message)| ConfigError {
+                file: file.to_owned(),
+                line: line_of(text, &needle),
+                message,
+            })
+            .collect(),
+    ))
 }
 
 /// The first line (1-based) containing `needle`, or 0 if none does.

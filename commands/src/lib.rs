@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod ports;
 pub mod rbac;
+pub mod recovery;
 pub mod render;
 pub mod secret;
 pub mod store;

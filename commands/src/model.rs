@@ -104,6 +104,24 @@ string_newtype!(
     /// A group / role on the platform (Slack user group ID, Discord role ID).
     GroupId
 );
+string_newtype!(
+    /// One running vabot process (pod name, process id and a random part): what owns
+    /// claimed work, and whose heartbeat says it is alive.
+    ReplicaId
+);
+
+impl ReplicaId {
+    /// A fresh identity for this process: `name-pid-XXXX` (name: the pod's, else `vabot`).
+    pub fn generate(name: Option<&str>) -> Self {
+        let suffix = new_short_id('r');
+        Self(format!(
+            "{}-{}-{}",
+            name.filter(|n| !n.is_empty()).unwrap_or("vabot"),
+            std::process::id(),
+            &suffix.as_str()[2..]
+        ))
+    }
+}
 
 /// The identity of whoever typed a command or voted, as the platform reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -37,6 +37,8 @@ pub struct Deps {
     pub dependencies: Arc<dyn Dependencies>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// This process, as claims and heartbeats name it.
+    pub replica: crate::model::ReplicaId,
 }
 
 impl Deps {
@@ -219,7 +221,7 @@ fn kind_of(e: &PipelineError) -> EventKind {
     }
 }
 
-fn event(
+pub(crate) fn event(
     id: &InvocationId,
     channel: &ChannelRef,
     actor: Option<&Actor>,
@@ -413,7 +415,18 @@ async fn plan_inner(deps: &Deps, permit: &Permit) -> Result<Plan, PipelineError>
                     "{invocation} did not complete, so there is nothing to undo"
                 )));
             }
-            let risk = original.plan.risk;
+            let Some(made_in) = deps.store.invocation(invocation).await? else {
+                return Err(PipelineError::Precondition(format!(
+                    "the record of who ran {invocation}, and where, is missing; it cannot be undone from chat"
+                )));
+            };
+            let risk = authz::authorize_undo(
+                &deps.policy(),
+                permit,
+                &made_in.channel,
+                invocation,
+                &original.plan,
+            )?;
             let ctx = PlanContext {
                 undo_of: Some(original),
             };
@@ -460,6 +473,19 @@ async fn execute(
                 json!({"approval": approved.approval()}),
             ))
             .await?;
+        // Still ours? A replica whose heartbeat lapsed may have had its claim taken over
+        // (recovery); then the other replica runs it, not this one.
+        if let Some(a) = approved.approval()
+            && let Some(now) = deps.store.approval(a).await?
+            && now
+                .claim
+                .as_ref()
+                .is_some_and(|c| c.replica != deps.replica)
+        {
+            return Err(PipelineError::Precondition(format!(
+                "{a} was taken over by another vabot replica while this one was unresponsive; it runs there"
+            )));
+        }
     }
     let family = plan.command.spec().family;
     let exec_started = std::time::Instant::now();
@@ -635,7 +661,7 @@ pub async fn vote(
         }
         let now = deps.clock.now();
         if req.status == ApprovalStatus::Pending && req.status_at(now) == ApprovalStatus::Expired {
-            expire(deps, &req).await?;
+            crate::recovery::expire(deps, &req).await?;
         }
         let (next, effect) = approval::cast_vote(&policy, &req, voter, verdict, via, now)?;
         if !deps.store.replace_approval(&next, &req).await? {
@@ -723,8 +749,12 @@ pub async fn run_approved(
     id: &InvocationId,
     req: ApprovalRequest,
 ) -> Result<Reply, PipelineError> {
-    let mut claimed = req.clone();
+    let mut claimed = req.successor();
     claimed.status = ApprovalStatus::Executing;
+    claimed.claim = Some(crate::approval::Claim {
+        replica: deps.replica.clone(),
+        at: deps.clock.now(),
+    });
     if !deps.store.replace_approval(&claimed, &req).await? {
         return Ok(Reply::one(
             id,
@@ -808,58 +838,15 @@ pub async fn run_approved(
     })
 }
 
-async fn finish(
+pub(crate) async fn finish(
     deps: &Deps,
     claimed: &ApprovalRequest,
     status: ApprovalStatus,
 ) -> Result<ApprovalRequest, PipelineError> {
-    let mut done = claimed.clone();
+    let mut done = claimed.successor();
     done.status = status;
     deps.store.replace_approval(&done, claimed).await?;
     Ok(done)
-}
-
-async fn expire(deps: &Deps, req: &ApprovalRequest) -> Result<(), PipelineError> {
-    let mut next = req.clone();
-    next.status = ApprovalStatus::Expired;
-    if deps.store.replace_approval(&next, req).await? {
-        metrics::counter!("vabot_approvals_decided_total", "status" => "expired").increment(1);
-        deps.store
-            .append(event(
-                &req.invocation,
-                &req.channel,
-                None,
-                EventKind::ApprovalDecided,
-                format!("{} expired unapproved", req.id),
-                json!({"approval": req.id, "status": "expired"}),
-            ))
-            .await?;
-    }
-    Ok(())
-}
-
-/// Expires every pending request past its time (run at start-up and periodically), and
-/// reports requests a crash left claimed, which are never re-run blindly.
-pub async fn sweep(deps: &Deps) -> Result<Vec<ApprovalRequest>, PipelineError> {
-    let now = deps.clock.now();
-    let mut changed = Vec::new();
-    for req in deps.store.approvals(None, ApprovalStatus::Pending).await? {
-        if req.status_at(now) == ApprovalStatus::Expired {
-            expire(deps, &req).await?;
-            changed.push(req);
-        }
-    }
-    Ok(changed)
-}
-
-/// Approved but never claimed (the deciding replica died right after the vote): run them.
-pub async fn resume_approved(deps: &Deps) -> Result<Vec<Reply>, PipelineError> {
-    let mut out = Vec::new();
-    for req in deps.store.approvals(None, ApprovalStatus::Approved).await? {
-        let id = req.invocation.clone();
-        out.push(run_approved(deps, &id, req).await?);
-    }
-    Ok(out)
 }
 
 async fn cancel(
@@ -1126,6 +1113,27 @@ async fn incident_start(
 /// Renders the plan fields of a request for adapters that show plans outside cards.
 pub fn describe_plan(plan: &Plan) -> Vec<(String, String)> {
     plan_fields(plan)
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// The execute stage alone, as a claimed request would run it.
+    pub async fn execute(
+        deps: &Deps,
+        req: &ApprovalRequest,
+        approved: Approved,
+    ) -> Result<Message, PipelineError> {
+        super::execute(
+            deps,
+            &req.invocation,
+            &req.channel,
+            &req.requester,
+            approved,
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::model::{DeliveryId, Platform};
 use crate::ports::Unconfigured;
+use crate::recovery::sweep;
 use crate::store::MemoryStore;
 use crate::testing::{FakeCluster, ManualClock};
 
@@ -38,6 +39,7 @@ fn world() -> World {
             dependencies: Arc::new(Unconfigured),
             store: store.clone(),
             clock: clock.clone(),
+            replica: crate::model::ReplicaId::generate(Some("test")),
         },
         cluster,
         clock,
@@ -53,11 +55,15 @@ impl World {
     }
 
     async fn say_with_delivery(&self, user: &str, text: &str, delivery: &str) -> Reply {
+        self.say_in(user, "#incident-prod", text, delivery).await
+    }
+
+    async fn say_in(&self, user: &str, channel: &str, text: &str, delivery: &str) -> Reply {
         handle(
             &self.deps,
             Invocation {
                 actor: Actor::new(Platform::Console, user),
-                channel: ChannelRef::new(Platform::Console, "#incident-prod"),
+                channel: ChannelRef::new(Platform::Console, channel),
                 text: text.into(),
                 delivery: DeliveryId::new(delivery),
             },
@@ -340,7 +346,8 @@ enum Step {
     Cancel(&'static str),
     Advance(i64),
     Sweep,
-    Resume,
+    /// A sweep by another replica on the same store.
+    SweepElsewhere,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -351,7 +358,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => users.prop_map(Step::Cancel),
         1 => (1i64..20).prop_map(Step::Advance),
         1 => Just(Step::Sweep),
-        1 => Just(Step::Resume),
+        1 => Just(Step::SweepElsewhere),
     ]
 }
 
@@ -387,7 +394,11 @@ proptest! {
                     }
                     Step::Advance(m) => w.clock.advance(chrono::Duration::minutes(m)),
                     Step::Sweep => { sweep(&w.deps).await.expect("sweep"); }
-                    Step::Resume => { resume_approved(&w.deps).await.expect("resume"); }
+                    Step::SweepElsewhere => {
+                        let mut other = w.deps.clone();
+                        other.replica = crate::model::ReplicaId::generate(Some("other"));
+                        sweep(&other).await.expect("sweep");
+                    }
                 }
             }
             let mut executed = 0;
@@ -406,4 +417,108 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+#[tokio::test]
+async fn an_undo_from_another_channel_is_refused_with_the_reason() {
+    let w = world();
+    let policy = Policy::parse(
+        "policy.yaml",
+        &POLICY.replace(
+            "channels:\n",
+            "channels:\n  \"console:#incident-b\":\n    namespaces: [voiceassistant-prod, voiceassistant-infra]\n    allow: [read, write, destructive]\n",
+        ),
+        false,
+        &Catalog::voicehelper(),
+    )
+    .expect("policy");
+    *w.deps.policy.write().unwrap() = Arc::new(policy);
+    let r = w.say("alice", "scale agent-engine 3").await;
+    let id = r.invocation.clone().expect("invocation");
+    assert_eq!(w.cluster.executed(), 1, "{}", text(&r));
+    let r = w
+        .say_in("alice", "#incident-b", &format!("undo {id}"), "d-other")
+        .await;
+    let out = text(&r);
+    assert!(
+        out.contains(&format!(
+            "{id} was run in #incident-prod, not here; undo it there"
+        )),
+        "{out}"
+    );
+    assert_eq!(w.cluster.executed(), 1, "nothing was undone");
+    // In its own channel it is undone.
+    let r = w.say("alice", &format!("undo {id}")).await;
+    assert_eq!(w.cluster.executed(), 2, "{}", text(&r));
+}
+
+#[tokio::test]
+async fn an_undo_is_checked_against_what_the_channel_allows_now() {
+    let w = world();
+    let r = w.say("alice", "scale agent-engine 3").await;
+    let id = r.invocation.clone().expect("invocation");
+    // The policy changes: #incident-prod may no longer act on the apps namespace.
+    let narrowed = POLICY.replace(
+        "namespaces: [voiceassistant-prod, voiceassistant-infra]",
+        "namespaces: [voiceassistant-infra]",
+    );
+    *w.deps.policy.write().unwrap() = Arc::new(
+        Policy::parse("policy.yaml", &narrowed, false, &Catalog::voicehelper()).expect("policy"),
+    );
+    let out = text(&w.say("alice", &format!("undo {id}")).await);
+    assert!(out.contains("may no longer act on"), "{out}");
+    assert_eq!(w.cluster.executed(), 1);
+}
+
+#[test]
+fn dependency_commands_are_checked_against_the_namespace_the_catalog_runs_them_in() {
+    // A catalog whose PostgreSQL service has another name: still the infra namespace.
+    let renamed = crate::catalog::DEFAULT_CATALOG.replace("name: postgres,", "name: pg-primary,");
+    let catalog = Catalog::parse("catalog.yaml", &renamed).expect("catalog");
+    let prod_only = POLICY.replace(
+        "namespaces: [voiceassistant-prod, voiceassistant-infra]",
+        "namespaces: [voiceassistant-prod]",
+    );
+    let policy = Policy::parse("policy.yaml", &prod_only, false, &catalog).expect("policy");
+    let alice = Actor::new(Platform::Console, "alice");
+    let chan = ChannelRef::new(Platform::Console, "#incident-prod");
+    for text in [
+        "pg status",
+        "redis info",
+        "redis flushdb",
+        "es health",
+        "nacos health",
+    ] {
+        let cmd = grammar::parse(text, &catalog).expect(text);
+        let d = authz::authorize(&policy, &catalog, &alice, &chan, &cmd).unwrap_err();
+        assert_eq!(d.code, "channel_namespace", "{text}: {d}");
+    }
+}
+
+#[test]
+fn a_channel_may_limit_the_dependencies_it_reaches() {
+    let catalog = Catalog::voicehelper();
+    let limited = POLICY.replace(
+        "    allow: [read, write, destructive]\n",
+        "    allow: [read, write, destructive]\n    dependencies: [redis]\n",
+    );
+    let policy = Policy::parse("policy.yaml", &limited, false, &catalog).expect("policy");
+    let alice = Actor::new(Platform::Console, "alice");
+    let chan = ChannelRef::new(Platform::Console, "#incident-prod");
+    let ok = grammar::parse("redis info", &catalog).unwrap();
+    assert!(authz::authorize(&policy, &catalog, &alice, &chan, &ok).is_ok());
+    let no = grammar::parse("pg status", &catalog).unwrap();
+    let d = authz::authorize(&policy, &catalog, &alice, &chan, &no).unwrap_err();
+    assert_eq!(
+        d.reason,
+        "`pg status` reaches postgres, which #incident-prod may not; it allows redis"
+    );
+    let typo = POLICY.replace(
+        "    allow: [read, write, destructive]\n",
+        "    allow: [read, write, destructive]\n    dependencies: [postgress]\n",
+    );
+    let e = Policy::parse("policy.yaml", &typo, false, &catalog)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("allows dependency `postgress`"), "{e}");
 }

@@ -224,6 +224,20 @@ impl Dependencies for Unconfigured {
     }
 }
 
+/// A chat platform's outbound side, for what the bot posts on its own rather than in
+/// answer to a delivery: the result of an approval a sweep executed, an expired card.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    /// Posts `messages` into the thread of the request's approval card (where the
+    /// request was made if no card is known), and puts `card` in the card's place.
+    async fn follow_up(
+        &self,
+        request: &crate::approval::ApprovalRequest,
+        messages: &[Message],
+        card: Option<&Message>,
+    );
+}
+
 /// The time, injectable so approval expiry can be tested.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;

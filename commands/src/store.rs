@@ -264,6 +264,23 @@ pub struct Delivery {
     pub payload: String,
     /// How often a worker claimed it.
     pub attempts: u32,
+    /// The replica that accepted it, then the one that claimed it last: when its
+    /// heartbeat stops, another replica resumes the delivery.
+    pub owner: Option<crate::model::ReplicaId>,
+}
+
+/// Which unsettled deliveries are owed work (see [`Store::unsettled`]).
+#[derive(Debug, Clone)]
+pub struct Unsettled {
+    /// The asking replica: what it owns is never "owned by a dead replica".
+    pub me: crate::model::ReplicaId,
+    /// Never claimed, and accepted before this (left behind by a full queue).
+    pub accepted_before: DateTime<Utc>,
+    /// Claimed last before this: its worker is presumed lost, whoever owned it.
+    pub claimed_before: DateTime<Utc>,
+    /// Owned by a replica not seen since this (it died): resumed at once.
+    pub owner_seen_before: DateTime<Utc>,
+    pub max_attempts: u32,
 }
 
 // === Port ===
@@ -284,8 +301,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<AuditEvent>, StoreError>;
     async fn insert_approval(&self, req: &ApprovalRequest) -> Result<(), StoreError>;
     async fn approval(&self, id: &ApprovalId) -> Result<Option<ApprovalRequest>, StoreError>;
-    /// Replaces a request only if it is still as `expected` (status and vote count): the
-    /// compare-and-set that makes each vote and each execution claim count once.
+    /// Replaces a request only if it is still as `expected` (its version): the
+    /// compare-and-set that makes each vote and each execution claim count once. `next`
+    /// must be `expected.successor()` (one version on); anything else is refused.
     async fn replace_approval(
         &self,
         next: &ApprovalRequest,
@@ -331,8 +349,13 @@ pub trait Store: Send + Sync {
     /// (a redelivery, here or on another replica).
     async fn accept(&self, d: &Delivery) -> Result<bool, StoreError>;
     /// Takes a delivery for work: of all callers holding it with the same `attempts`,
-    /// exactly one gets true.
-    async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// exactly one gets true, and becomes its owner.
+    async fn claim(
+        &self,
+        d: &Delivery,
+        at: DateTime<Utc>,
+        by: &crate::model::ReplicaId,
+    ) -> Result<bool, StoreError>;
     /// The work for a delivery is done (whatever its outcome).
     async fn settle(
         &self,
@@ -340,16 +363,27 @@ pub trait Store: Send + Sync {
         id: &crate::model::DeliveryId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Unsettled deliveries, oldest first: never claimed and accepted before
-    /// `accepted_before`, or claimed fewer than `max_attempts` times, last before
-    /// `claimed_before` (a worker that died).
+    /// Unsettled deliveries, oldest first, that are owed work: never claimed and
+    /// accepted before `q.accepted_before`; or claimed fewer than `q.max_attempts` times
+    /// and either last before `q.claimed_before` or by an owner not seen since
+    /// `q.owner_seen_before` (a replica that died).
     async fn unsettled(
         &self,
         platform: crate::model::Platform,
-        accepted_before: DateTime<Utc>,
-        claimed_before: DateTime<Utc>,
-        max_attempts: u32,
+        q: Unsettled,
     ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records that a replica is alive (every few seconds while it runs).
+    async fn heartbeat(
+        &self,
+        replica: &crate::model::ReplicaId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// When a replica was last seen alive; `None` if never.
+    async fn last_seen(
+        &self,
+        replica: &crate::model::ReplicaId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
 // === In-memory store ===
@@ -365,6 +399,7 @@ struct Inner {
     /// Deliveries by (platform, id), with when they were last claimed and settled.
     inbox: HashMap<(String, String), Held>,
     files: HashMap<String, (String, Vec<u8>)>,
+    replicas: HashMap<String, DateTime<Utc>>,
 }
 
 /// A delivery in the memory store: when it was last claimed, and whether it is settled.
@@ -401,7 +436,21 @@ impl MemoryStore {
 }
 
 fn same_version(a: &ApprovalRequest, b: &ApprovalRequest) -> bool {
-    a.status == b.status && a.votes.len() == b.votes.len()
+    a.version == b.version && a.status == b.status && a.votes.len() == b.votes.len()
+}
+
+/// The one shape of replacement the compare-and-set accepts.
+pub fn check_successor(
+    next: &ApprovalRequest,
+    expected: &ApprovalRequest,
+) -> Result<(), StoreError> {
+    if next.id != expected.id || next.version != expected.version + 1 {
+        return Err(StoreError::Invalid(format!(
+            "approval {} replaced out of order (version {} after {})",
+            next.id, next.version, expected.version
+        )));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -471,6 +520,7 @@ impl Store for MemoryStore {
         next: &ApprovalRequest,
         expected: &ApprovalRequest,
     ) -> Result<bool, StoreError> {
+        check_successor(next, expected)?;
         let mut g = self.lock()?;
         match g.approvals.get(&next.id) {
             Some(cur) if same_version(cur, expected) => {
@@ -571,12 +621,18 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn claim(
+        &self,
+        d: &Delivery,
+        at: DateTime<Utc>,
+        by: &crate::model::ReplicaId,
+    ) -> Result<bool, StoreError> {
         let key = (d.platform.as_str().to_owned(), d.id.to_string());
         let mut g = self.lock()?;
         match g.inbox.get_mut(&key) {
             Some((held, claimed, false)) if held.attempts == d.attempts => {
                 held.attempts += 1;
+                held.owner = Some(by.clone());
                 *claimed = Some(at);
                 Ok(true)
             }
@@ -603,11 +659,17 @@ impl Store for MemoryStore {
     async fn unsettled(
         &self,
         platform: crate::model::Platform,
-        accepted_before: DateTime<Utc>,
-        claimed_before: DateTime<Utc>,
-        max_attempts: u32,
+        q: Unsettled,
     ) -> Result<Vec<Delivery>, StoreError> {
         let g = self.lock()?;
+        let owner_dead = |d: &Delivery| {
+            d.owner.as_ref().is_some_and(|o| {
+                *o != q.me
+                    && g.replicas
+                        .get(o.as_str())
+                        .is_none_or(|seen| *seen < q.owner_seen_before)
+            })
+        };
         let mut out: Vec<Delivery> = g
             .inbox
             .values()
@@ -615,13 +677,31 @@ impl Store for MemoryStore {
                 !settled
                     && d.platform == platform
                     && match claimed {
-                        None => d.received_at < accepted_before,
-                        Some(c) => *c < claimed_before && d.attempts < max_attempts,
+                        None => d.received_at < q.accepted_before || owner_dead(d),
+                        Some(c) => {
+                            d.attempts < q.max_attempts && (*c < q.claimed_before || owner_dead(d))
+                        }
                     }
             })
             .map(|(d, _, _)| d.clone())
             .collect();
         out.sort_by_key(|d| d.received_at);
         Ok(out)
+    }
+
+    async fn heartbeat(
+        &self,
+        replica: &crate::model::ReplicaId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.lock()?.replicas.insert(replica.to_string(), at);
+        Ok(())
+    }
+
+    async fn last_seen(
+        &self,
+        replica: &crate::model::ReplicaId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.lock()?.replicas.get(replica.as_str()).copied())
     }
 }

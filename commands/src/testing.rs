@@ -168,5 +168,6 @@ pub fn demo_deps(store: std::sync::Arc<dyn crate::store::Store>) -> crate::pipel
         dependencies: Arc::new(crate::ports::Unconfigured),
         store,
         clock: Arc::new(ManualClock::new(start)),
+        replica: crate::model::ReplicaId::generate(Some("test")),
     }
 }

@@ -76,14 +76,18 @@ fn the_rendered_manifests_in_deploy_k8s_are_current() {
 #[test]
 fn installing_the_chart_creates_the_deployment_and_least_privilege_rbac() {
     let ns = format!("vabot-helm-{}", std::process::id());
+    // A release name of its own: the ClusterRole is cluster-wide, and the other tests
+    // render the chart as `vabot` at the same time.
+    let release = format!("helm-it-{}", std::process::id());
+    let full = format!("{release}-vabot");
     run(Command::new(helm())
-        .args(["install", "vabot"])
+        .args(["install", &release])
         .arg(chart())
         .args(["--namespace", &ns, "--create-namespace", "--wait=false"]));
     let deploy = run(Command::new(kubectl()).args([
         "get",
         "deployment",
-        "vabot-vabot",
+        &full,
         "-n",
         &ns,
         "-o",
@@ -91,15 +95,8 @@ fn installing_the_chart_creates_the_deployment_and_least_privilege_rbac() {
     ]));
     assert_eq!(deploy, "true");
     for target in ["voiceassistant-prod", "voiceassistant-infra"] {
-        let rules = run(Command::new(kubectl()).args([
-            "get",
-            "role",
-            "vabot-vabot",
-            "-n",
-            target,
-            "-o",
-            "json",
-        ]));
+        let rules =
+            run(Command::new(kubectl()).args(["get", "role", &full, "-n", target, "-o", "json"]));
         let role: serde_json::Value = serde_json::from_str(&rules).unwrap();
         let rules = role["rules"].as_array().unwrap();
         assert!(!rules.is_empty());
@@ -119,13 +116,80 @@ fn installing_the_chart_creates_the_deployment_and_least_privilege_rbac() {
                 );
             }
         }
-        run(Command::new(kubectl()).args(["get", "rolebinding", "vabot-vabot", "-n", target]));
+        run(Command::new(kubectl()).args(["get", "rolebinding", &full, "-n", target]));
     }
     // Impersonation is off by default: no impersonate verb anywhere.
-    let cr = run(Command::new(kubectl()).args(["get", "clusterrole", "vabot-vabot", "-o", "json"]));
+    let cr = run(Command::new(kubectl()).args(["get", "clusterrole", &full, "-o", "json"]));
     assert!(!cr.contains("impersonate"), "{cr}");
-    run(Command::new(helm()).args(["uninstall", "vabot", "--namespace", &ns]));
+    run(Command::new(helm()).args(["uninstall", &release, "--namespace", &ns]));
     let _ = Command::new(kubectl())
         .args(["delete", "namespace", &ns, "--wait=false"])
         .output();
+}
+
+fn template(args: &[&str]) -> std::process::Output {
+    Command::new(helm())
+        .args(["template", "vabot"])
+        .arg(chart())
+        .args(["--namespace", "vabot-system"])
+        .args(args)
+        .output()
+        .expect("helm runs")
+}
+
+#[test]
+fn the_chart_keeps_one_replica_on_sqlite_and_refuses_several_without_postgresql() {
+    // Default: one replica, its history in SQLite on a claim, stopped before replaced.
+    let out = template(&[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("kind: PersistentVolumeClaim"), "{text}");
+    assert!(text.contains("strategy: { type: Recreate }"), "{text}");
+    assert!(text.contains("name: VABOT_DATA_DIR"), "{text}");
+    assert!(
+        !text.contains("kind: PodDisruptionBudget"),
+        "no PDB for one replica"
+    );
+
+    // Two replicas without PostgreSQL: refused, saying why and what to set.
+    let out = template(&["--set", "replicaCount=2"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("replicaCount is 2 but no PostgreSQL database is configured")
+            && err.contains("approvals would not be shared")
+            && err.contains("database.secretName"),
+        "{err}"
+    );
+
+    // With a PostgreSQL secret: DATABASE_URL from it, no claim, a PDB.
+    let out = template(&[
+        "--set",
+        "replicaCount=2",
+        "--set",
+        "database.secretName=vabot-db",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("secretKeyRef: { name: \"vabot-db\", key: \"DATABASE_URL\" }"),
+        "{text}"
+    );
+    assert!(!text.contains("kind: PersistentVolumeClaim"));
+    assert!(text.contains("kind: PodDisruptionBudget"));
+}
+
+#[test]
+fn impersonation_in_the_chart_turns_it_on_in_the_bot_and_grants_the_verb() {
+    let out = template(&["--set", "impersonation.enabled=true"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("kube:\n      impersonate: true"), "{text}");
+    assert!(text.contains("verbs: [\"impersonate\"]"), "{text}");
+    let off = String::from_utf8_lossy(&template(&[]).stdout).into_owned();
+    assert!(!off.contains("impersonate"), "{off}");
 }

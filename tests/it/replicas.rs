@@ -119,6 +119,16 @@ struct Replica {
 
 impl Replica {
     fn start(dir: &Path, name: &str, lease: Option<&str>, kubeconfig: &str) -> Self {
+        Self::start_with(dir, name, lease, kubeconfig, &[])
+    }
+
+    fn start_with(
+        dir: &Path,
+        name: &str,
+        lease: Option<&str>,
+        kubeconfig: &str,
+        vars: &[(&str, &Path)],
+    ) -> Self {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = dir.join(format!("{name}.log"));
         let mut cmd = Command::new(crate::vabot_bin());
@@ -129,9 +139,13 @@ impl Replica {
             .env("POD_NAME", name)
             .env("RUST_LOG", "info")
             .env_remove("DATABASE_URL")
+            .env_remove("XDG_DATA_HOME")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
         if let Some(lease) = lease {
             cmd.env("VABOT_LEASE_NAME", lease)
                 .env("POD_NAMESPACE", "default")
@@ -616,5 +630,282 @@ async fn readyz_is_false_until_the_watch_caches_sync() {
     open_tx.send(true).unwrap();
     r.wait_ready(Duration::from_secs(60)).await;
     drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A loopback TCP proxy in front of the API server that can freeze every connection it
+/// carries (bytes stop flowing both ways, nothing is closed): a replica behind it hangs
+/// mid-request, as on a stalled network.
+struct Gate {
+    addr: SocketAddr,
+    frozen: tokio::sync::watch::Sender<bool>,
+}
+
+impl Gate {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (frozen, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (ri, wi) = inbound.into_split();
+                    let (ro, wo) = outbound.into_split();
+                    tokio::join!(pump(ri, wo, rx.clone()), pump(ro, wi, rx));
+                });
+            }
+        });
+        Self { addr, frozen }
+    }
+
+    fn freeze(&self) {
+        let _ = self.frozen.send(true);
+    }
+}
+
+/// Copies bytes while the gate is open; holds them while it is frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_right_after_the_deciding_vote_is_finished_by_the_other_within_30s() {
+    let topology = Topology::seed("takeover", &["agent-engine"]).await;
+    let kubeconfig = env("KUBECONFIG");
+    let api: SocketAddr = env("KUBE_APISERVER_URL")
+        .trim_start_matches("https://")
+        .parse()
+        .unwrap();
+    let gate = Gate::start(api).await;
+    let (db, schema) = pg_schema().await;
+    let fake = slack_fake::FakeSlack::start().await;
+    let dir = std::env::temp_dir().join(unique("vabot-takeover"));
+    std::fs::create_dir_all(&dir).unwrap();
+    write_config(&dir, &db, &fake.api_base(), &topology);
+    // Replica A reaches the API server through the gate; B directly.
+    let gated = dir.join("gated-kubeconfig.yaml");
+    std::fs::write(
+        &gated,
+        std::fs::read_to_string(&kubeconfig)
+            .unwrap()
+            .replace(&api.to_string(), &gate.addr.to_string()),
+    )
+    .unwrap();
+    let mut a = Replica::start(&dir, "replica-a", None, gated.to_str().unwrap());
+    let mut b = Replica::start(&dir, "replica-b", None, &kubeconfig);
+    a.wait_ready(Duration::from_secs(60)).await;
+    b.wait_ready(Duration::from_secs(60)).await;
+
+    let store = SqlStore::open(&db).await.unwrap();
+    let form = serde_urlencoded::to_string(slack_fixtures::slash(
+        ALICE,
+        "scale agent-engine 0",
+        "trigger-takeover",
+    ))
+    .unwrap();
+    assert_eq!(slack_post(a.addr, "/slack/commands", form).await, 200);
+    let end = Instant::now() + Duration::from_secs(15);
+    let request = loop {
+        if let Some(r) = pending(&store).await.into_iter().next() {
+            break r;
+        }
+        assert!(Instant::now() < end, "no approval request:\n{}", a.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // A's network to the API server stalls; bob's click reaches A, which claims the
+    // request and hangs re-planning it. Then A dies.
+    gate.freeze();
+    let id = request.id.to_string();
+    assert_eq!(
+        slack_post(
+            a.addr,
+            "/slack/interactions",
+            button_form(BOB, &id, "1764000200.000001")
+        )
+        .await,
+        200
+    );
+    let end = Instant::now() + Duration::from_secs(3);
+    loop {
+        let now = store.approval(&request.id).await.unwrap().unwrap();
+        if now.status == ApprovalStatus::Executing {
+            let claim = now.claim.expect("a claim");
+            assert!(claim.replica.as_str().starts_with("replica-a"), "{claim:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "A never claimed: {:?}\n{}",
+            now.status,
+            a.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill();
+    let died = Instant::now();
+
+    // B notices A's heartbeat stopped, takes the claim back, executes and posts the
+    // result into the card's thread, and updates the card.
+    let done = |c: &[slack_fake::Call]| {
+        c.iter()
+            .any(|p| p.method == "chat.postMessage" && p.text().contains("Scaled Deployment"))
+            && c.iter()
+                .any(|u| u.method == "chat.update" && u.text().contains("executed"))
+    };
+    let calls = loop {
+        let calls = fake.calls();
+        if done(&calls) {
+            break calls;
+        }
+        assert!(
+            died.elapsed() < Duration::from_secs(30),
+            "B did not finish within 30 s; B's log:\n{}",
+            b.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = died.elapsed();
+    let result = calls
+        .iter()
+        .find(|p| p.method == "chat.postMessage" && p.text().contains("Scaled Deployment"))
+        .unwrap();
+    assert!(result.text().contains("2 → 0"), "{}", result.text());
+    assert!(
+        result.str("thread_ts").is_some(),
+        "the result is in the thread"
+    );
+    println!("replica B executed and posted {took:?} after A was killed");
+    topology
+        .eventually("agent-engine's replicas", 0, || {
+            topology.replicas("agent-engine")
+        })
+        .await;
+    let done = store.approval(&request.id).await.unwrap().unwrap();
+    assert_eq!(done.status, ApprovalStatus::Executed);
+    assert!(
+        done.claim
+            .unwrap()
+            .replica
+            .as_str()
+            .starts_with("replica-b")
+    );
+    let events = store.events(None, None).await.unwrap();
+    let started = events
+        .iter()
+        .filter(|e| {
+            e.kind == EventKind::ExecutionStarted
+                && e.invocation.as_ref() == Some(&request.invocation)
+        })
+        .count();
+    assert_eq!(started, 1, "executed once");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.summary.contains("taken over from replica-a"))
+    );
+    drop(b);
+    drop_schema(&schema).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_no_database_setting_keeps_its_history_across_a_restart() {
+    let topology = Topology::seed("durable", &["identity-service"]).await;
+    let fake = slack_fake::FakeSlack::start().await;
+    let dir = std::env::temp_dir().join(unique("vabot-durable"));
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // The replicas' config without its `database:` section: the default applies.
+    write_config(&dir, "unused", &fake.api_base(), &topology);
+    let cfg = std::fs::read_to_string(dir.join("vabot.yaml")).unwrap();
+    let cfg = cfg.replace("database:\n  url: \"unused\"\n", "");
+    assert!(!cfg.contains("database"), "{cfg}");
+    std::fs::write(dir.join("vabot.yaml"), cfg).unwrap();
+    let vars = [("HOME", home.as_path())];
+    let kubeconfig = env("KUBECONFIG");
+
+    let mut first = Replica::start_with(&dir, "durable-1", None, &kubeconfig, &vars);
+    first.wait_ready(Duration::from_secs(60)).await;
+    let form = serde_urlencoded::to_string(slack_fixtures::slash(
+        ALICE,
+        "scale identity-service 2",
+        "trigger-durable-1",
+    ))
+    .unwrap();
+    assert_eq!(slack_post(first.addr, "/slack/commands", form).await, 200);
+    fake.wait_for("the result", |c| {
+        c.iter()
+            .any(|p| p.method == "chat.postMessage" && p.text().contains("1 → 2"))
+    })
+    .await;
+    first.kill(); // SIGKILL: no orderly shutdown
+    let file = home.join(".local/share/vabot/vabot.db");
+    assert!(
+        file.exists(),
+        "the default SQLite history is at {}",
+        file.display()
+    );
+
+    let mut second = Replica::start_with(&dir, "durable-2", None, &kubeconfig, &vars);
+    second.wait_ready(Duration::from_secs(60)).await;
+    let form =
+        serde_urlencoded::to_string(slack_fixtures::slash(ALICE, "history", "trigger-durable-2"))
+            .unwrap();
+    assert_eq!(slack_post(second.addr, "/slack/commands", form).await, 200);
+    let calls = fake
+        .wait_for("the history", |c| {
+            c.iter()
+                .any(|p| p.method == "chat.postMessage" && p.text().contains("Last 1 commands"))
+        })
+        .await;
+    let history = calls
+        .iter()
+        .find(|p| p.method == "chat.postMessage" && p.text().contains("Last 1 commands"))
+        .unwrap();
+    assert!(
+        history.text().contains("scale identity-service 2"),
+        "{}",
+        history.text()
+    );
+    assert!(
+        history.text().contains("execution_finished"),
+        "{}",
+        history.text()
+    );
+    drop(second);
+    // The CLI finds the same history with no setting either, and the chain is whole.
+    let out = Command::new(crate::vabot_bin())
+        .args(["audit", "verify"])
+        .env_remove("DATABASE_URL")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("chain intact"),
+        "{said}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

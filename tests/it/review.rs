@@ -184,6 +184,7 @@ fn deps(store: Arc<SqlStore>) -> Deps {
         dependencies: Arc::new(Unconfigured),
         store,
         clock: Arc::new(SystemClock),
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     }
 }
 

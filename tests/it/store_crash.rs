@@ -274,7 +274,10 @@ fn flows(t: &Topology) {
         let s = status.get(id).map(String::as_str).unwrap_or("");
         let n = started.get(id).copied().unwrap_or(0);
         match s {
-            "executed" | "failed" => assert_eq!(n, 1, "{id} is {s} with {n} starts"),
+            "executed" => assert_eq!(n, 1, "{id} is {s} with {n} starts"),
+            // Failed at execution (one start), or when re-planned after a restart found
+            // nothing left to change (none): never twice.
+            "failed" => assert!(n <= 1, "{id} is {s} with {n} starts"),
             // Killed between the claim and the result: recorded, never re-run blindly.
             "executing" => assert!(n <= 1, "{id}"),
             // `superseded`: the target changed before execution (the test put the replicas

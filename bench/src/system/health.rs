@@ -296,6 +296,7 @@ async fn measure(
         dependencies: Arc::new(Unconfigured),
         store: Arc::new(MemoryStore::new()),
         clock: Arc::new(SystemClock),
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     };
     let say = |n: usize| {
         handle(

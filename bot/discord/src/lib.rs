@@ -13,6 +13,7 @@
 //! `shutdown` completes; serenity reconnects (RESUME, or IDENTIFY again) on its own.
 
 mod adapter;
+mod chat;
 pub mod render;
 pub mod schema;
 
@@ -26,6 +27,7 @@ use vabot_commands::pipeline::Deps;
 use vabot_commands::secret::Secret;
 
 pub use adapter::Adapter;
+pub use chat::DiscordChat;
 pub use schema::{Schema, SchemaError};
 
 /// Discord settings (the `discord:` section of the bot's configuration).
@@ -239,6 +241,7 @@ mod tests {
             dependencies: Arc::new(ports::Unconfigured),
             store: Arc::new(MemoryStore::new()),
             clock: Arc::new(ports::SystemClock),
+            replica: vabot_commands::model::ReplicaId::generate(Some("test")),
         }
     }
 

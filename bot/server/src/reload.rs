@@ -65,6 +65,7 @@ mod tests {
             dependencies: Arc::new(Unconfigured),
             store: Arc::new(MemoryStore::new()),
             clock: Arc::new(SystemClock),
+            replica: vabot_commands::model::ReplicaId::generate(Some("test")),
         };
         let dir = std::env::temp_dir().join(format!("vabot-reload-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

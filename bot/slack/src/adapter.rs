@@ -93,6 +93,8 @@ pub struct SlackAdapter {
     /// Deliveries this process recorded but could not queue: the sweeper takes them back
     /// at once, without the grace period (the claim keeps them from running twice).
     overflowed: AtomicUsize,
+    /// Members of the Slack user groups the policy names.
+    groups: crate::groups::UserGroups,
 }
 
 impl SlackAdapter {
@@ -110,6 +112,7 @@ impl SlackAdapter {
             seen: Mutex::new((HashSet::new(), VecDeque::new())),
             queue: OnceLock::new(),
             overflowed: AtomicUsize::new(0),
+            groups: crate::groups::UserGroups::default(),
         })
     }
 
@@ -166,6 +169,7 @@ impl SlackAdapter {
             received_at: self.deps.clock.now(),
             payload,
             attempts: 0,
+            owner: Some(self.deps.replica.clone()),
         };
         match self.deps.store.accept(&delivery).await {
             Ok(true) => {
@@ -237,7 +241,12 @@ impl SlackAdapter {
         let Some(d) = delivery else {
             return self.work(job).await;
         };
-        match self.deps.store.claim(&d, self.deps.clock.now()).await {
+        match self
+            .deps
+            .store
+            .claim(&d, self.deps.clock.now(), &self.deps.replica)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return debug!(delivery = %d.id, "Delivery taken by another worker"),
             Err(e) => {
@@ -273,14 +282,20 @@ impl SlackAdapter {
         } else {
             chrono::Duration::from_std(LEFT_BEHIND).unwrap_or_default()
         };
+        let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
         let left = match self
             .deps
             .store
             .unsettled(
                 Platform::Slack,
-                now - grace,
-                now - chrono::Duration::from_std(ABANDONED).unwrap_or_default(),
-                MAX_ATTEMPTS,
+                vabot_commands::store::Unsettled {
+                    me: self.deps.replica.clone(),
+                    accepted_before: now - grace,
+                    claimed_before: ago(ABANDONED),
+                    // A replica that stopped: its deliveries are resumed at once.
+                    owner_seen_before: vabot_commands::recovery::dead_before(now),
+                    max_attempts: MAX_ATTEMPTS,
+                },
             )
             .await
         {
@@ -316,11 +331,13 @@ impl SlackAdapter {
         resumed
     }
 
-    fn actor(user: &str) -> Actor {
+    /// The Slack user with the policy's user groups they are in.
+    async fn actor(&self, user: &str) -> Actor {
+        let policy = self.deps.policy();
         Actor {
             platform: Platform::Slack,
             user: UserId::new(user),
-            groups: Vec::new(),
+            groups: self.groups.of(&self.out, &policy, user).await,
         }
     }
 
@@ -361,7 +378,7 @@ impl SlackAdapter {
             }
         }
         let inv = Invocation {
-            actor: Self::actor(&user),
+            actor: self.actor(&user).await,
             channel: Self::channel_ref(&team, &channel, target.thread.as_deref()),
             text,
             delivery: DeliveryId::new(delivery),
@@ -421,7 +438,7 @@ impl SlackAdapter {
                     user: m.user.0.clone(),
                 };
                 let inv = Invocation {
-                    actor: Self::actor(&m.user.0),
+                    actor: self.actor(&m.user.0).await,
                     channel: Self::channel_ref(&team, &m.channel.0, Some(&thread)),
                     text,
                     delivery: DeliveryId::new(delivery),
@@ -572,7 +589,7 @@ impl SlackAdapter {
         let reply = handle_vote(
             &self.deps,
             VoteEvent {
-                actor: Self::actor(user),
+                actor: self.actor(user).await,
                 channel: Self::channel_ref(team, channel, thread.as_deref()),
                 approval,
                 verdict,
@@ -699,6 +716,45 @@ impl SlackAdapter {
     }
 }
 
+/// What vabot posts on its own (a sweep's follow-up): into the thread of the request's
+/// card, and the card updated in place.
+#[async_trait::async_trait]
+impl vabot_commands::ports::Chat for SlackAdapter {
+    async fn follow_up(
+        &self,
+        req: &vabot_commands::approval::ApprovalRequest,
+        messages: &[Message],
+        card: Option<&Message>,
+    ) {
+        let posted = match self.deps.store.card_of(Platform::Slack, &req.id).await {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, approval = %req.id, "Could not look up the approval card");
+                None
+            }
+        };
+        let target = match posted {
+            Some(p) => Target {
+                thread: p.thread.or(Some(p.message)),
+                channel: p.channel,
+                user: req.requester.user.to_string(),
+            },
+            None => Target {
+                channel: req.channel.channel.to_string(),
+                thread: req.channel.thread.as_ref().map(ToString::to_string),
+                user: req.requester.user.to_string(),
+            },
+        };
+        let reply = Reply {
+            invocation: Some(req.invocation.clone()),
+            messages: messages.to_vec(),
+            card_update: card.map(|c| (req.id.clone(), c.clone())),
+            ..Reply::default()
+        };
+        self.deliver(reply, &target, None).await;
+    }
+}
+
 /// Every few seconds: resume what the queue could not hold and what dead workers left.
 async fn sweep(me: Weak<SlackAdapter>) {
     loop {
@@ -706,11 +762,19 @@ async fn sweep(me: Weak<SlackAdapter>) {
             return;
         };
         adapter.resume_left_behind().await;
+        adapter
+            .groups
+            .refresh_if_older(
+                &adapter.out,
+                &adapter.deps.policy(),
+                Duration::from_secs(adapter.config.groups_refresh_secs.max(1)),
+            )
+            .await;
         // A backlog of this process's own is taken back every second; otherwise every 5 s.
         let pause = if adapter.overflowed.load(Ordering::SeqCst) > 0 {
             Duration::from_secs(1)
         } else {
-            Duration::from_secs(5)
+            Duration::from_secs(3)
         };
         drop(adapter);
         tokio::time::sleep(pause).await;

@@ -62,6 +62,10 @@ pub struct SlackConfig {
     /// instead of in memory.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// How often the members of the policy's Slack user groups are fetched again
+    /// (`usergroups.users.list`), in seconds.
+    #[serde(default = "default_groups_refresh")]
+    pub groups_refresh_secs: u64,
 }
 
 fn default_api_base() -> String {
@@ -92,6 +96,9 @@ fn default_connections() -> u32 {
 fn default_workers() -> usize {
     32
 }
+fn default_groups_refresh() -> u64 {
+    300
+}
 
 impl SlackConfig {
     /// A configuration with every default and the given bot token and signing secret.
@@ -110,6 +117,7 @@ impl SlackConfig {
             max_body_bytes: default_max_body(),
             socket_connections: default_connections(),
             workers: default_workers(),
+            groups_refresh_secs: default_groups_refresh(),
         }
     }
 

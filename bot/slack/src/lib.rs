@@ -12,6 +12,7 @@
 mod adapter;
 pub mod blocks;
 mod config;
+pub mod groups;
 mod http;
 pub mod outbound;
 pub mod signature;

@@ -265,6 +265,18 @@ impl Outbound {
         }
     }
 
+    /// usergroups.users.list: the members of one user group (needs `usergroups:read`).
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackError> {
+        let session = self.client.open_session(&self.token);
+        let req = SlackApiUserGroupsUsersListRequest::new(group.into());
+        let resp = self
+            .retrying("usergroups.users.list", group, || {
+                session.usergroups_users_list(&req)
+            })
+            .await?;
+        Ok(resp.users.into_iter().map(|u| u.0).collect())
+    }
+
     /// chat.getPermalink: the link that opens the message (in its thread, for a reply).
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackError> {
         let session = self.client.open_session(&self.token);

@@ -689,6 +689,7 @@ async fn an_acked_command_whose_process_died_is_resumed_once_from_the_store() {
         received_at: w.clock.now(),
         payload: serde_json::to_string(&Job::Command(Box::new(ev))).expect("json"),
         attempts: 0,
+        owner: Some(vabot_commands::model::ReplicaId::new("a-process-that-died")),
     };
     assert!(w.store.accept(&delivery).await.expect("accept"));
     // Two processes start on the same store past the grace period: exactly one runs it.
@@ -713,7 +714,16 @@ async fn an_acked_command_whose_process_died_is_resumed_once_from_the_store() {
     let now = w.clock.now() + chrono::Duration::hours(1);
     let left = w
         .store
-        .unsettled(Platform::Slack, now, now, 10)
+        .unsettled(
+            Platform::Slack,
+            vabot_commands::store::Unsettled {
+                me: w.deps.replica.clone(),
+                accepted_before: now,
+                claimed_before: now,
+                owner_seen_before: now,
+                max_attempts: 10,
+            },
+        )
         .await
         .expect("unsettled");
     assert!(left.is_empty(), "settled: {left:?}");
@@ -725,4 +735,129 @@ async fn an_acked_command_whose_process_died_is_resumed_once_from_the_store() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.cluster.executed(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_request_has_its_card_updated_in_place_by_the_sweep() {
+    use vabot_commands::ports::Chat;
+    let w = world(Options::default()).await;
+    let (root, card) = open_card(&w, "trig.expired").await;
+    let approval = approval_of(&card);
+    let card_ts = ts_of_card(&w, &approval).await;
+    w.clock.advance(chrono::Duration::minutes(16));
+    // What every replica's sweeper does: expire, then post through the adapter.
+    let done = vabot_commands::recovery::sweep(&w.deps)
+        .await
+        .expect("sweep");
+    assert_eq!(done.len(), 1);
+    for f in &done {
+        let card = f.reply.card_update.as_ref().map(|(_, c)| c);
+        w.adapter
+            .follow_up(&f.request, &f.reply.messages, card)
+            .await;
+    }
+    let calls = w
+        .fake
+        .wait_for("the card updated", |c| {
+            c.iter().any(|u| {
+                u.method == "chat.update"
+                    && u.str("ts") == Some(card_ts.as_str())
+                    && u.text().contains("Expired at")
+            })
+        })
+        .await;
+    let update = calls
+        .iter()
+        .find(|u| u.method == "chat.update" && u.str("ts") == Some(card_ts.as_str()))
+        .expect("update");
+    assert!(
+        update.text().contains("nothing was changed"),
+        "{}",
+        update.text()
+    );
+    assert!(
+        !update.text().contains("\"actions\""),
+        "no buttons on an expired card"
+    );
+    assert_eq!(update.str("channel"), Some(CHANNEL));
+    let _ = root;
+    assert!(w.topology.envoy_filter_exists("rate-limit-filter").await);
+    assert_eq!(w.cluster.executed(), 0);
+}
+
+#[tokio::test]
+async fn slack_user_groups_grant_roles_as_the_policy_maps_them_and_follow_membership() {
+    let w = world(Options {
+        groups_refresh_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    // Dave has no user entry: only his user group makes him an operator.
+    let text = w
+        .topology
+        .rename(common::world::POLICY)
+        .replace("groups: {}", "groups:\n  \"slack:S0OPS\": [operator]");
+    let policy = vabot_commands::config::Policy::parse("p.yaml", &text, false, &w.deps.catalog)
+        .expect("policy");
+    *w.deps.policy.write().unwrap() = Arc::new(policy);
+    w.fake.set_usergroup("S0OPS", &[DAVE, "U0SOMEONE"]);
+
+    assert_eq!(
+        w.command(DAVE, "scale agent-engine 3", "trig.g1").await,
+        200
+    );
+    w.fake
+        .wait_for("Dave's result", |c| {
+            posts(c).iter().any(|p| p.text().contains("2 → 3"))
+        })
+        .await;
+    assert_eq!(w.topology.replicas("agent-engine").await, 3);
+    let lookups = |c: &[Call]| {
+        c.iter()
+            .filter(|x| x.method == "usergroups.users.list")
+            .count()
+    };
+    let calls = w.fake.calls();
+    let first = calls
+        .iter()
+        .find(|x| x.method == "usergroups.users.list")
+        .expect("the group was looked up");
+    assert_eq!(first.str("usergroup"), Some("S0OPS"));
+    // Cached: the next command asks Slack nothing.
+    let before = lookups(&calls);
+    assert_eq!(
+        w.command(DAVE, "scale agent-engine 4", "trig.g2").await,
+        200
+    );
+    w.fake
+        .wait_for("the second result", |c| {
+            posts(c).iter().any(|p| p.text().contains("3 → 4"))
+        })
+        .await;
+    assert!(
+        lookups(&w.fake.calls()) <= before + 1,
+        "fetched at most by the periodic refresh"
+    );
+
+    // Dave leaves the group; after the refresh his commands are refused like anyone's.
+    w.fake.set_usergroup("S0OPS", &["U0SOMEONE"]);
+    let seen = lookups(&w.fake.calls());
+    w.fake.wait_for("a refresh", |c| lookups(c) > seen).await;
+    assert_eq!(
+        w.command(DAVE, "scale agent-engine 5", "trig.g3").await,
+        200
+    );
+    let calls = w
+        .fake
+        .wait_for("the refusal", |c| {
+            c.iter()
+                .any(|x| x.method == "chat.postEphemeral" && x.text().contains("no vabot role"))
+        })
+        .await;
+    let refusal = calls
+        .iter()
+        .find(|x| x.method == "chat.postEphemeral" && x.text().contains("no vabot role"))
+        .unwrap();
+    assert_eq!(refusal.str("user"), Some(DAVE));
+    assert_eq!(w.topology.replicas("agent-engine").await, 4);
 }

@@ -21,7 +21,8 @@ fn the_manifest_requests_exactly_the_bot_scopes_the_adapter_uses() {
     // commands: /va; app_mentions:read: @va; reactions:read: votes and pins;
     // channels:history / groups:history: conversations.history and .replies for a pinned
     // message in a public / private channel (chat.getPermalink needs none); chat:write:
-    // postMessage/update/postEphemeral; files:write: the external upload flow.
+    // postMessage/update/postEphemeral; files:write: the external upload flow;
+    // usergroups:read: usergroups.users.list for the policy's group roles.
     assert_eq!(
         scopes,
         [
@@ -31,7 +32,8 @@ fn the_manifest_requests_exactly_the_bot_scopes_the_adapter_uses() {
             "commands",
             "files:write",
             "groups:history",
-            "reactions:read"
+            "reactions:read",
+            "usergroups:read"
         ]
     );
 }

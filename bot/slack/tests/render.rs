@@ -225,6 +225,14 @@ fn the_fakes_fixtures_deserialize_into_slack_morphisms_types() {
     );
     let p: SlackApiChatGetPermalinkResponse = serde_json::from_value(p).expect("permalink");
     assert!(p.permalink.as_str().contains("thread_ts=1764000300.000100"));
+    let groups = std::collections::BTreeMap::from([("S0OPS".to_owned(), vec![DAVE.to_owned()])]);
+    let g = common::fake::usergroups_body(&groups, &args(&[("usergroup", "S0OPS")]));
+    let g: SlackApiUserGroupsUsersListResponse = serde_json::from_value(g).expect("usergroups");
+    assert_eq!(g.users[0].0, DAVE);
+    assert_eq!(
+        common::fake::usergroups_body(&groups, &args(&[("usergroup", "S0NOPE")]))["error"],
+        "no_such_subteam"
+    );
     // Errors are Slack's shape: `ok: false` and a code.
     let missing = common::fake::replies_body(&[], &args(&[("channel", CHANNEL), ("ts", "1.1")]));
     assert_eq!(missing["ok"], false);

@@ -80,6 +80,19 @@ impl Console {
 }
 
 /// Runs the console on stdin/stdout until EOF or `:quit`.
+/// Prints what a sweep did (a resumed approval's result, an expired card).
+async fn print_follow_ups(out: &mut std::io::Stdout, deps: &Deps) -> anyhow::Result<()> {
+    for f in crate::wiring::store::sweep(deps).await {
+        for m in &f.reply.messages {
+            writeln!(out, "({} resumed) {}", f.request.id, render_text(m))?;
+        }
+        if let Some((id, card)) = &f.reply.card_update {
+            writeln!(out, "(card {id} updated)\n{}", render_text(card))?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(deps: &Deps, user: &str, channel: &str) -> anyhow::Result<()> {
     let mut console = Console::new(user, channel);
     let interactive = std::io::stdin().is_terminal();
@@ -101,12 +114,23 @@ pub async fn run(deps: &Deps, user: &str, channel: &str) -> anyhow::Result<()> {
             "vabot console — type `/va help`; `:as <user>`, `:in <channel>`, `:quit`"
         )?;
     }
+    // Requests a previous run left behind (approved but not executed, expired) first.
+    print_follow_ups(&mut stdout, deps).await?;
+    let mut sweep = tokio::time::interval(vabot_commands::recovery::SWEEP_EVERY);
+    sweep.tick().await;
     loop {
         if interactive {
             write!(stdout, "{}@{}> ", console.user, console.channel)?;
             stdout.flush()?;
         }
-        let Some(line) = rx.recv().await else { break };
+        let line = tokio::select! {
+            line = rx.recv() => line,
+            _ = sweep.tick() => {
+                print_follow_ups(&mut stdout, deps).await?;
+                continue;
+            }
+        };
+        let Some(line) = line else { break };
         match console.line(deps, &line).await {
             None => break,
             Some(out) if out.is_empty() => {}

@@ -39,6 +39,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Built> {
             dependencies,
             store,
             clock: Arc::new(SystemClock),
+            replica: vabot_commands::model::ReplicaId::generate(settings.lease.identity.as_deref()),
         },
         kube: connected.client,
     })

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tracing::{info, warn};
-use vabot_commands::pipeline::{Deps, resume_approved, sweep};
+use vabot_commands::pipeline::Deps;
+use vabot_commands::recovery;
 use vabot_commands::store::{MemoryStore, Store};
 use vabot_store::SqlStore;
 
@@ -46,30 +47,30 @@ async fn open_sql(url: &str) -> anyhow::Result<SqlStore> {
         .context("failed to open the history store named by database.url / DATABASE_URL")
 }
 
-/// Restores approvals after a start: expires pending requests whose time passed while the
-/// bot was down, and runs requests that were approved but never claimed (the deciding
-/// process died right after the vote). Requests a crash left `executing` are not re-run.
-pub async fn recover(deps: &Deps) -> anyhow::Result<()> {
-    let expired = sweep(deps)
-        .await
-        .map_err(|e| anyhow::anyhow!("restoring approvals failed: {e}"))?;
-    let resumed = resume_approved(deps)
-        .await
-        .map_err(|e| anyhow::anyhow!("resuming approved requests failed: {e}"))?;
-    if !expired.is_empty() || !resumed.is_empty() {
-        info!(
-            expired = expired.len(),
-            resumed = resumed.len(),
-            "Approvals restored"
-        );
+/// Keeps this replica's heartbeat in the store (its claims are taken over once it stops).
+pub fn spawn_heartbeat(deps: Deps) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = deps.store.heartbeat(&deps.replica, deps.clock.now()).await {
+                warn!(%error, "Could not record this replica's heartbeat");
+            }
+            tokio::time::sleep(recovery::HEARTBEAT_EVERY).await;
+        }
+    });
+}
+
+/// One sweep for work nobody is finishing (see `vabot_commands::recovery`); what it did.
+pub async fn sweep(deps: &Deps) -> Vec<recovery::FollowUp> {
+    match recovery::sweep(deps).await {
+        Ok(done) => {
+            if !done.is_empty() {
+                info!(requests = done.len(), "Approval sweep took over requests");
+            }
+            done
+        }
+        Err(error) => {
+            warn!(%error, "Approval sweep failed");
+            Vec::new()
+        }
     }
-    let stuck = deps
-        .store
-        .approvals(None, vabot_commands::approval::ApprovalStatus::Executing)
-        .await
-        .map_err(|e| anyhow::anyhow!("listing interrupted executions failed: {e}"))?;
-    for req in stuck {
-        warn!(approval = %req.id, "Execution was interrupted by a restart; it is not re-run, check the target and ask again if needed");
-    }
-    Ok(())
 }

@@ -364,16 +364,21 @@ impl Dependencies for DepsExecutor {
             Command::Redis(RedisCommand::Flushdb { db }) => {
                 let name = permit.command().name();
                 let keys = x.timed(redis_ops::WHAT, x.redis(name)?.dbsize(*db)).await?;
+                // The approval binds to the database and the action: on a cache being
+                // written to, the key count moves between request and vote, and binding
+                // to it would make every vote find the plan superseded. So the count is
+                // shown (summary, note), not part of the change.
                 Ok(Plan::new(permit, format!("FLUSHDB on Redis db {db} ({keys} keys)"))
                     .with_target(ObjectRef {
                         kind: "Redis database".into(),
                         namespace: "redis".into(),
                         name: format!("db {db}"),
                     })
-                    .with_change(&format!("keys in db {db}"), keys, 0)
+                    .with_change(&format!("keys in db {db}"), "all", "none")
+                    .with_fingerprint(format!("flushdb db {db}"))
                     .with_note(format!(
-                        "Deletes every key in Redis db {db} only; other databases are untouched. \
-                         This cannot be undone."
+                        "Db {db} holds {keys} keys now; every key in it is deleted at execution, \
+                         however many there are then. Other databases are untouched. This cannot be undone."
                     )))
             }
             other => Ok(Plan::new(permit, other.name().to_owned())),

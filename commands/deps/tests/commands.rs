@@ -213,7 +213,8 @@ async fn redis_flushdb_needs_approval_and_flushes_only_that_db() {
         card.contains(&format!("FLUSHDB on Redis db {target} (5 keys)")),
         "{card}"
     );
-    assert!(card.contains("5 → 0"), "{card}");
+    assert!(card.contains("all → none"), "{card}");
+    assert!(card.contains("holds 5 keys now"), "{card}");
     let n: u64 = redis::cmd("DBSIZE")
         .query_async(&mut t)
         .await
@@ -245,6 +246,78 @@ async fn redis_flushdb_needs_approval_and_flushes_only_that_db() {
     assert_eq!(n, 3, "the other db is untouched");
     let () = redis::cmd("FLUSHDB")
         .query_async(&mut o)
+        .await
+        .expect("clean");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_approved_while_the_cache_is_written_to_executes_once() {
+    let db = 8u8;
+    let mut c = redis_conn(db).await;
+    let () = redis::cmd("FLUSHDB")
+        .query_async(&mut c)
+        .await
+        .expect("clean");
+    for i in 0..20 {
+        let () = c.set(format!("seed{i}"), i).await.expect("seed");
+    }
+    // A busy cache: a key every 100 ms, from before the request until after the vote.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let mut w = redis_conn(db).await;
+        tokio::spawn(async move {
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let () = w.set(format!("live{i}"), i).await.expect("write");
+                i += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            i
+        })
+    };
+    let w = world(real_config(), empty_cluster());
+    let r = w.say("alice", &format!("redis flushdb {db}")).await;
+    let id = r
+        .opened
+        .clone()
+        .unwrap_or_else(|| panic!("no approval opened: {}", text(&r)));
+    // Keys keep arriving while the approver reads the card.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let r = w.say("bob", &format!("approve {id}")).await;
+    let out = text(&r);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let written = writer.await.expect("writer");
+    assert!(
+        written >= 7,
+        "the cache was written to during the vote ({written} keys)"
+    );
+    assert!(out.contains(&format!("Flushed Redis db {db}")), "{out}");
+    assert!(
+        !out.contains("target changed"),
+        "superseded by the key count: {out}"
+    );
+    let req = w.deps.store.approval(&id).await.unwrap().unwrap();
+    assert_eq!(
+        req.status,
+        vabot_commands::approval::ApprovalStatus::Executed
+    );
+    let events = w.deps.store.events(None, None).await.unwrap();
+    let finished = events
+        .iter()
+        .filter(|e| e.kind == vabot_commands::store::EventKind::ExecutionFinished)
+        .count();
+    assert_eq!(finished, 1, "executed once");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == vabot_commands::store::EventKind::ApprovalRequested)
+            .count(),
+        1,
+        "never asked again"
+    );
+    let () = redis::cmd("FLUSHDB")
+        .query_async(&mut c)
         .await
         .expect("clean");
 }

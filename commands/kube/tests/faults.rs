@@ -78,6 +78,7 @@ async fn unsynced_world(url: String, ns: &str) -> World {
             dependencies: Arc::new(vabot_commands::ports::Unconfigured),
             store: Arc::new(vabot_commands::store::MemoryStore::new()),
             clock: Arc::new(vabot_commands::ports::SystemClock),
+            replica: vabot_commands::model::ReplicaId::generate(Some("test")),
         },
         cluster,
         n: 0.into(),

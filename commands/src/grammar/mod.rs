@@ -394,11 +394,41 @@ impl Command {
         }
     }
 
+    /// The dependency a dependency command reaches (`postgres`, `redis`, …).
+    pub fn dependency(&self) -> Option<&'static str> {
+        match self {
+            Command::Pg(_) => Some("postgres"),
+            Command::Redis(_) => Some("redis"),
+            Command::Es(_) => Some("elasticsearch"),
+            Command::Milvus(_) => Some("milvus"),
+            Command::Nacos => Some("nacos"),
+            _ => None,
+        }
+    }
+
     /// The namespaces this command touches: `None` for channel-scoped commands (help,
     /// history, votes…), which the channel's namespace list does not restrict.
     pub fn namespaces(&self, catalog: &Catalog) -> Option<Vec<Namespace>> {
+        if let Some(dep) = self.dependency() {
+            // Where the catalog runs that dependency (whatever its service is called);
+            // the infra namespace when the catalog does not list it. Never unchecked.
+            let ns = catalog
+                .services
+                .iter()
+                .find(|s| s.dependency.as_deref() == Some(dep))
+                .or_else(|| catalog.get(dep))
+                .map(|s| s.namespace.clone())
+                .unwrap_or_else(|| catalog.namespaces.infra.clone());
+            return Some(vec![ns]);
+        }
         if let Some(svc) = self.service() {
-            return catalog.get(svc).map(|s| vec![s.namespace.clone()]);
+            // A service the catalog does not know touches no namespace it may: fail closed.
+            return Some(
+                catalog
+                    .get(svc)
+                    .map(|s| vec![s.namespace.clone()])
+                    .unwrap_or_default(),
+            );
         }
         match self {
             Command::Health {

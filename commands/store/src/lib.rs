@@ -15,10 +15,10 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use tokio::sync::oneshot;
 use vabot_commands::approval::{ApprovalRequest, ApprovalStatus};
-use vabot_commands::model::{ApprovalId, DeliveryId, InvocationId, Platform};
+use vabot_commands::model::{ApprovalId, DeliveryId, InvocationId, Platform, ReplicaId};
 use vabot_commands::store::{
     AuditEvent, ChainBreak, Delivery, EventKind, ExecutionRecord, InvocationRecord, NewEvent,
-    PostedMessage, Recorded, Store, StoreError, verify_chain,
+    PostedMessage, Recorded, Store, StoreError, Unsettled, check_successor, verify_chain,
 };
 
 pub mod export;
@@ -127,6 +127,11 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| invalid("cannot encode a record", e))
+}
+
+/// A version as the `BIGINT` column holds it.
+fn version(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Invalid(format!("version {v} is out of range")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
@@ -589,7 +594,7 @@ impl Store for SqlStore {
 
     async fn insert_approval(&self, req: &ApprovalRequest) -> Result<(), StoreError> {
         let done = self.io(sqlx::query(self.sql(
-            "INSERT INTO approvals (id, channel_key, status, votes, created_at, request) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            "INSERT INTO approvals (id, channel_key, status, votes, created_at, request, version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         ))
         .bind(req.id.to_string())
         .bind(req.channel.key())
@@ -597,6 +602,7 @@ impl Store for SqlStore {
         .bind(req.votes.len() as i64)
         .bind(stamp(&req.created_at))
         .bind(to_json(req)?)
+        .bind(version(req.version)?)
         .execute(&self.pool)).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Invalid(format!("approval {} exists", req.id)));
@@ -621,17 +627,19 @@ impl Store for SqlStore {
         next: &ApprovalRequest,
         expected: &ApprovalRequest,
     ) -> Result<bool, StoreError> {
+        check_successor(next, expected)?;
         // One conditional UPDATE: atomic on both backends, so of any number of callers
         // holding the same `expected`, exactly one sees a changed row.
         let done = self.io(sqlx::query(self.sql(
-            "UPDATE approvals SET status = $1, votes = $2, request = $3 WHERE id = $4 AND status = $5 AND votes = $6",
+            "UPDATE approvals SET status = $1, votes = $2, request = $3, version = $4 WHERE id = $5 AND version = $6 AND status = $7",
         ))
         .bind(next.status.as_str().to_owned())
         .bind(next.votes.len() as i64)
         .bind(to_json(next)?)
+        .bind(version(next.version)?)
         .bind(next.id.to_string())
+        .bind(version(expected.version)?)
         .bind(expected.status.as_str().to_owned())
-        .bind(expected.votes.len() as i64)
         .execute(&self.pool)).await?;
         Ok(done.rows_affected() == 1)
     }
@@ -772,29 +780,36 @@ impl Store for SqlStore {
         let done = self
             .io(
                 sqlx::query(self.sql(
-                    "INSERT INTO deliveries (platform, delivery, received_at, payload, attempts) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    "INSERT INTO deliveries (platform, delivery, received_at, payload, attempts, owner) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 ))
                 .bind(d.platform.as_str().to_owned())
                 .bind(d.id.to_string())
                 .bind(stamp(&d.received_at))
                 .bind(d.payload.clone())
                 .bind(i64::from(d.attempts))
+                .bind(d.owner.as_ref().map(ToString::to_string))
                 .execute(&self.pool),
             )
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn claim(&self, d: &Delivery, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn claim(
+        &self,
+        d: &Delivery,
+        at: DateTime<Utc>,
+        by: &ReplicaId,
+    ) -> Result<bool, StoreError> {
         let done = self
             .io(
                 sqlx::query(self.sql(
-                    "UPDATE deliveries SET attempts = attempts + 1, claimed_at = $1 WHERE platform = $2 AND delivery = $3 AND attempts = $4 AND settled_at IS NULL",
+                    "UPDATE deliveries SET attempts = attempts + 1, claimed_at = $1, owner = $5 WHERE platform = $2 AND delivery = $3 AND attempts = $4 AND settled_at IS NULL",
                 ))
                 .bind(stamp(&at))
                 .bind(d.platform.as_str().to_owned())
                 .bind(d.id.to_string())
                 .bind(i64::from(d.attempts))
+                .bind(by.to_string())
                 .execute(&self.pool),
             )
             .await?;
@@ -818,22 +833,53 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn heartbeat(&self, replica: &ReplicaId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.io(
+            sqlx::query(self.sql(
+                "INSERT INTO replicas (id, started_at, seen_at) VALUES ($1, $2, $2) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+            ))
+            .bind(replica.to_string())
+            .bind(stamp(&at))
+            .execute(&self.pool),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn last_seen(&self, replica: &ReplicaId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = self
+            .io(
+                sqlx::query(self.sql("SELECT seen_at FROM replicas WHERE id = $1"))
+                    .bind(replica.to_string())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
+        row.map(|r| parse_stamp(&r.try_get::<String, _>("seen_at").map_err(unavailable)?))
+            .transpose()
+    }
+
     async fn unsettled(
         &self,
         platform: Platform,
-        accepted_before: DateTime<Utc>,
-        claimed_before: DateTime<Utc>,
-        max_attempts: u32,
+        q: Unsettled,
     ) -> Result<Vec<Delivery>, StoreError> {
+        // An owner is dead when its heartbeat is older than `$5` (or it never had one).
         let rows = self
             .io(
                 sqlx::query(self.sql(
-                    "SELECT delivery, received_at, payload, attempts FROM deliveries WHERE platform = $1 AND settled_at IS NULL AND ((claimed_at IS NULL AND received_at < $2) OR (claimed_at < $3 AND attempts < $4)) ORDER BY received_at LIMIT 500",
+                    "SELECT delivery, received_at, payload, attempts, owner FROM deliveries d WHERE platform = $1 AND settled_at IS NULL AND ( \
+                       (claimed_at IS NULL AND received_at < $2) \
+                       OR (claimed_at IS NOT NULL AND attempts < $4 AND claimed_at < $3) \
+                       OR ((claimed_at IS NULL OR attempts < $4) AND owner IS NOT NULL AND owner <> $6 AND NOT EXISTS \
+                           (SELECT 1 FROM replicas r WHERE r.id = d.owner AND r.seen_at >= $5)) \
+                     ) ORDER BY received_at LIMIT 500",
                 ))
                 .bind(platform.as_str().to_owned())
-                .bind(stamp(&accepted_before))
-                .bind(stamp(&claimed_before))
-                .bind(i64::from(max_attempts))
+                .bind(stamp(&q.accepted_before))
+                .bind(stamp(&q.claimed_before))
+                .bind(i64::from(q.max_attempts))
+                .bind(stamp(&q.owner_seen_before))
+                .bind(q.me.to_string())
                 .fetch_all(&self.pool),
             )
             .await?;
@@ -847,6 +893,10 @@ impl Store for SqlStore {
                     received_at: parse_stamp(&get("received_at")?)?,
                     payload: get("payload")?,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    owner: r
+                        .try_get::<Option<String>, _>("owner")
+                        .map_err(unavailable)?
+                        .map(ReplicaId::new),
                 })
             })
             .collect()

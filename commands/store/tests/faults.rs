@@ -256,6 +256,7 @@ async fn world(at: CutAt, mode: u8) -> World {
                 .single()
                 .unwrap(),
         )),
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     };
     World {
         deps,

@@ -13,8 +13,9 @@ use vabot_commands::approval::{ApprovalStatus, Verdict};
 use vabot_commands::catalog::Catalog;
 use vabot_commands::config::{Directory, Policy};
 use vabot_commands::model::{Actor, ApprovalId, ChannelRef, DeliveryId, Invocation, Platform};
-use vabot_commands::pipeline::{Deps, handle, resume_approved, sweep};
+use vabot_commands::pipeline::{Deps, handle};
 use vabot_commands::ports::Unconfigured;
+use vabot_commands::recovery::sweep;
 use vabot_commands::store::{EventKind, Store};
 use vabot_commands::testing::{FakeCluster, ManualClock};
 use vabot_store::ChainReport;
@@ -32,6 +33,7 @@ async fn deps(db: &TestDb, cluster: Arc<FakeCluster>, clock: Arc<ManualClock>) -
         dependencies: Arc::new(Unconfigured),
         store: Arc::new(db.open().await),
         clock,
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     }
 }
 
@@ -120,7 +122,6 @@ async fn run(db: &TestDb, steps: Vec<Step>) -> Result<(), TestCaseError> {
             Step::Restart => {
                 d = deps(db, cluster.clone(), clock.clone()).await;
                 sweep(&d).await.expect("sweep");
-                resume_approved(&d).await.expect("resume");
             }
         }
     }

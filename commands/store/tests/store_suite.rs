@@ -38,6 +38,7 @@ fn deps(store: Arc<dyn Store>, cluster: Arc<FakeCluster>, clock: Arc<ManualClock
         dependencies: Arc::new(Unconfigured),
         store,
         clock,
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     }
 }
 
@@ -327,13 +328,34 @@ async fn approvals_insert_read_list_and_compare_and_set() {
                 .expect("list")
                 .is_empty()
         );
-        let mut claimed = req.clone();
+        let mut claimed = req.successor();
         claimed.status = ApprovalStatus::Executing;
         assert!(store.replace_approval(&claimed, &req).await.expect("cas"));
         // A stale caller (still holding the pending version) loses.
-        let mut stale = req.clone();
+        let mut stale = req.successor();
         stale.status = ApprovalStatus::Cancelled;
         assert!(!store.replace_approval(&stale, &req).await.expect("cas"));
+        // A replacement that does not move the version on is refused outright.
+        let mut skipped = claimed.successor().successor();
+        skipped.status = ApprovalStatus::Executed;
+        assert!(store.replace_approval(&skipped, &claimed).await.is_err());
+        // The same status twice (a claim taken back from a dead replica, say) still
+        // needs the current version: two takers, one winner.
+        let mut retaken = claimed.successor();
+        retaken.plan.summary = "retaken".into();
+        assert!(
+            store
+                .replace_approval(&retaken, &claimed)
+                .await
+                .expect("cas")
+        );
+        assert!(
+            !store
+                .replace_approval(&retaken, &claimed)
+                .await
+                .expect("cas")
+        );
+        let claimed = retaken;
         assert_eq!(
             store.approval(&req.id).await.expect("read"),
             Some(claimed.clone())
@@ -367,7 +389,7 @@ async fn racing_callers_on_one_approval_have_exactly_one_winner() {
                 let store = stores[t % 2].clone();
                 let req = req.clone();
                 tasks.push(tokio::spawn(async move {
-                    let mut next = req.clone();
+                    let mut next = req.successor();
                     next.status = ApprovalStatus::Executing;
                     next.plan.summary = format!("claimed by {t}");
                     store.replace_approval(&next, &req).await
@@ -511,8 +533,17 @@ async fn sequential_appends_number_the_chain_without_gaps_on_both_backends() {
 
 #[tokio::test]
 async fn deliveries_are_accepted_once_claimed_once_and_resumed_until_settled() {
-    use vabot_commands::store::Delivery;
+    use vabot_commands::model::ReplicaId;
+    use vabot_commands::store::{Delivery, Unsettled};
+    let q = |accepted_before, claimed_before, owner_seen_before| Unsettled {
+        me: ReplicaId::new("the-sweeper"),
+        accepted_before,
+        claimed_before,
+        owner_seen_before,
+        max_attempts: 3,
+    };
     for db in TestDb::both().await {
+        let (ra, rb) = (ReplicaId::new("replica-a"), ReplicaId::new("replica-b"));
         // Two replicas, each receiving every delivery twice (Slack retries), all at once:
         // the batched inserts still say "new" exactly once per delivery.
         let replicas = [db.open().await, db.open().await];
@@ -523,6 +554,7 @@ async fn deliveries_are_accepted_once_claimed_once_and_resumed_until_settled() {
             received_at: at,
             payload: format!("{{\"n\":{n}}}"),
             attempts: 0,
+            owner: Some(ReplicaId::new("replica-a")),
         };
         let mut tasks = Vec::new();
         for store in &replicas {
@@ -542,7 +574,14 @@ async fn deliveries_are_accepted_once_claimed_once_and_resumed_until_settled() {
         // A claim is a compare-and-set: of two replicas holding the same copy, one wins.
         let d = delivery(7);
         let later = at + chrono::Duration::seconds(1);
-        let (a, b) = tokio::join!(replicas[0].claim(&d, later), replicas[1].claim(&d, later));
+        // Both replicas are alive (heartbeats at `at`).
+        for (store, r) in replicas.iter().zip([&ra, &rb]) {
+            store.heartbeat(r, at).await.unwrap();
+        }
+        let (a, b) = tokio::join!(
+            replicas[0].claim(&d, later, &ra),
+            replicas[1].claim(&d, later, &rb)
+        );
         assert_eq!(
             u8::from(a.unwrap()) + u8::from(b.unwrap()),
             1,
@@ -552,14 +591,32 @@ async fn deliveries_are_accepted_once_claimed_once_and_resumed_until_settled() {
         // Unclaimed ones are left behind; the claimed one only once its worker is presumed dead.
         let soon = at + chrono::Duration::seconds(31);
         let left = replicas[0]
-            .unsettled(Platform::Slack, soon, at, 3)
+            .unsettled(Platform::Slack, q(soon, at, at))
             .await
             .unwrap();
         assert_eq!(left.len(), 39, "{}", db.name);
         assert_eq!(left[0].payload.chars().next(), Some('{'));
+        // The claimed one's owner stops: its heartbeat is older than the cut-off, so the
+        // delivery is owed again at once (no need to wait until its worker is presumed lost).
+        let owner_gone = at + chrono::Duration::seconds(10);
+        let left = replicas[1]
+            .unsettled(Platform::Slack, q(at, at, owner_gone))
+            .await
+            .unwrap();
+        assert_eq!(
+            left.len(),
+            40,
+            "every delivery's owner is gone: {}",
+            db.name
+        );
+        let alive = replicas[1]
+            .unsettled(Platform::Slack, q(at, at, at))
+            .await
+            .unwrap();
+        assert!(alive.is_empty(), "live owners keep theirs: {}", db.name);
         let dead = at + chrono::Duration::minutes(20);
         let left = replicas[1]
-            .unsettled(Platform::Slack, soon, dead, 3)
+            .unsettled(Platform::Slack, q(soon, dead, at))
             .await
             .unwrap();
         assert_eq!(left.len(), 40, "{}", db.name);
@@ -573,7 +630,7 @@ async fn deliveries_are_accepted_once_claimed_once_and_resumed_until_settled() {
         }
         assert!(
             replicas[1]
-                .unsettled(Platform::Slack, dead, dead, 3)
+                .unsettled(Platform::Slack, q(dead, dead, dead))
                 .await
                 .unwrap()
                 .is_empty()

@@ -66,6 +66,7 @@ pub fn policy(catalog: &Catalog) -> Policy {
             allow: [RiskClass::Read, RiskClass::Write, RiskClass::Destructive]
                 .into_iter()
                 .collect(),
+            dependencies: None,
         },
     );
     p
@@ -101,6 +102,7 @@ pub async fn start() -> World {
         dependencies: Arc::new(Unconfigured),
         store: store.clone(),
         clock: clock.clone(),
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     };
     let config = DiscordConfig {
         token: Secret::new("test-token"),

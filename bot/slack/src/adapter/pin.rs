@@ -57,7 +57,7 @@ impl SlackAdapter {
     }
 
     async fn pin_added(&self, team: &str, ts: &str, mut target: Target, delivery: String) {
-        let actor = Self::actor(&target.user);
+        let actor = self.actor(&target.user).await;
         let channel = Self::channel_ref(team, &target.channel, None);
         // An approval card is already on the timeline (request, votes, result); a pin on
         // it is neither a vote nor a second copy.
@@ -130,7 +130,7 @@ impl SlackAdapter {
     }
 
     async fn pin_removed(&self, team: &str, ts: &str, mut target: Target, delivery: String) {
-        let actor = Self::actor(&target.user);
+        let actor = self.actor(&target.user).await;
         let channel = Self::channel_ref(team, &target.channel, None);
         let pin = match self.current_pin(&channel.key(), ts).await {
             Ok(Some(p)) if p.pinned_by.contains(&actor.key()) => p,

@@ -66,6 +66,8 @@ struct State_ {
     /// (channel, message as history returns it), in posting order.
     messages: Mutex<Vec<(String, Value)>>,
     socket: Mutex<Option<mpsc::UnboundedSender<String>>>,
+    /// User group id → member user ids (usergroups.users.list).
+    usergroups: Mutex<std::collections::BTreeMap<String, Vec<String>>>,
     connections: AtomicU64,
     ts: AtomicU64,
     addr: Mutex<Option<SocketAddr>>,
@@ -95,6 +97,18 @@ impl FakeSlack {
             let _ = axum::serve(listener, app).await;
         });
         Self { addr, state }
+    }
+
+    /// Sets a user group's members (what usergroups.users.list answers).
+    pub fn set_usergroup(&self, id: &str, users: &[&str]) {
+        self.state
+            .usergroups
+            .lock()
+            .expect("fake state lock")
+            .insert(
+                id.to_owned(),
+                users.iter().map(|u| (*u).to_owned()).collect(),
+            );
     }
 
     /// The base URL to give the adapter.
@@ -233,6 +247,21 @@ pub fn success_body(method: &str, body: &Value, ts: &str, addr: SocketAddr) -> V
             json!({"ok": true, "url": format!("ws://{addr}/link?ticket=t1")})
         }
         _ => json!({"ok": true}),
+    }
+}
+
+/// usergroups.users.list: the members of `usergroup`, or Slack's `no_such_subteam`.
+pub fn usergroups_body(
+    groups: &std::collections::BTreeMap<String, Vec<String>>,
+    args: &Value,
+) -> Value {
+    let id = args
+        .get("usergroup")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match groups.get(id) {
+        Some(users) => json!({"ok": true, "users": users}),
+        None => json!({"ok": false, "error": "no_such_subteam"}),
     }
 }
 
@@ -422,6 +451,9 @@ async fn api(
                     "conversations.history" => history_body(&messages, &parsed),
                     "conversations.replies" => replies_body(&messages, &parsed),
                     "chat.getPermalink" => permalink_body(&messages, &parsed),
+                    "usergroups.users.list" => {
+                        usergroups_body(&st.usergroups.lock().expect("fake state lock"), &parsed)
+                    }
                     _ => success_body(&method, &parsed, &ts, addr),
                 }
             };

@@ -76,6 +76,7 @@ pub struct Options {
     pub secret: String,
     /// The bot's clock at the start (Unix seconds).
     pub now: i64,
+    pub groups_refresh_secs: u64,
 }
 
 impl Default for Options {
@@ -85,6 +86,7 @@ impl Default for Options {
             pace_ms: 20,
             progress_after_ms: 5_000,
             slow_execute: Duration::ZERO,
+            groups_refresh_secs: 300,
             secret: SECRET.into(),
             now: Utc
                 .with_ymd_and_hms(2026, 11, 25, 3, 0, 0)
@@ -119,6 +121,7 @@ pub async fn world(opts: Options) -> World {
         dependencies: Arc::new(Unconfigured),
         store: store.clone(),
         clock: clock.clone(),
+        replica: vabot_commands::model::ReplicaId::generate(Some("test")),
     };
     let mut config = SlackConfig::new("xoxb-test-bot-token", opts.secret.clone());
     config.mode = opts.mode;
@@ -127,6 +130,7 @@ pub async fn world(opts: Options) -> World {
     config.pace_ms = opts.pace_ms;
     config.progress_after_ms = opts.progress_after_ms;
     config.socket_connections = 1;
+    config.groups_refresh_secs = opts.groups_refresh_secs;
     let adapter = Arc::new(SlackAdapter::new(config.clone(), deps.clone()).expect("adapter"));
     let router = http_router(adapter.clone());
     World {

@@ -225,6 +225,7 @@ pub fn world(cfg: DepsConfig, cluster: Arc<dyn Cluster>) -> World {
             dependencies: Arc::new(executor),
             store: Arc::new(MemoryStore::new()),
             clock: Arc::new(SystemClock),
+            replica: vabot_commands::model::ReplicaId::generate(Some("test")),
         },
         n: AtomicU64::new(0),
     }

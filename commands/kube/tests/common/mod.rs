@@ -239,6 +239,7 @@ pub async fn world_with(
             dependencies: Arc::new(Unconfigured),
             store: Arc::new(MemoryStore::new()),
             clock: Arc::new(SystemClock),
+            replica: vabot_commands::model::ReplicaId::generate(Some("test")),
         },
         cluster,
         n: 0.into(),

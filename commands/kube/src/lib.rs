@@ -10,10 +10,9 @@
 pub mod access;
 mod cache;
 mod error;
-mod read;
+mod ops;
 pub mod redact;
-pub mod rollback;
-mod write;
+pub mod revisions;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -380,7 +379,7 @@ impl Cluster for KubeCluster {
                 inner.remember_undo(record);
             }
             let done =
-                write::run(inner, &exec, permit.command(), ctx.undo_of.as_ref(), None).await?;
+                ops::write(inner, &exec, permit.command(), ctx.undo_of.as_ref(), None).await?;
             let mut plan = Plan::new(permit, done.summary.clone()).with_target(done.target.clone());
             for c in &done.changes {
                 plan = plan.with_change(&c.0, &c.1, &c.2);
@@ -402,7 +401,7 @@ impl Cluster for KubeCluster {
         let plan = approved.plan();
         let bound = inner.timeout * 4;
         if plan.risk == vabot_commands::plan::RiskClass::Read {
-            return bounded(bound, read::run(inner, &plan.command)).await;
+            return bounded(bound, ops::read(inner, &plan.command)).await;
         }
         let run = async {
             let exec = inner.for_plan(plan)?;
@@ -418,7 +417,7 @@ impl Cluster for KubeCluster {
                 }
                 _ => None,
             };
-            let done = write::run(
+            let done = ops::write(
                 inner,
                 &exec,
                 &plan.command,

@@ -3,14 +3,24 @@ use std::sync::atomic::Ordering;
 use chrono::TimeZone;
 use proptest::prelude::*;
 
+use std::sync::{Arc, RwLock};
+
+use chrono::Utc;
+
 use super::*;
+use crate::approval::{ApprovalStatus, Verdict};
+use crate::authz;
+use crate::catalog::Catalog;
+use crate::config::{Directory, Policy};
+use crate::grammar;
+use crate::model::{Actor, ApprovalId, ChannelRef, Invocation};
 use crate::model::{DeliveryId, Platform};
 use crate::ports::Unconfigured;
 use crate::recovery::sweep;
 use crate::store::MemoryStore;
 use crate::testing::{FakeCluster, ManualClock};
 
-const POLICY: &str = include_str!("../../deploy/demo/policy.yaml");
+const POLICY: &str = include_str!("../../../deploy/demo/policy.yaml");
 
 struct World {
     deps: Deps,

@@ -2,13 +2,15 @@
 
 mod pin;
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use slack_morphism::prelude::*;
 use tracing::{debug, info, warn};
+use vabot_chat::cards;
+use vabot_chat::inbox::{Accepted, Inbox, Worker};
+use vabot_chat::progress::with_progress;
+use vabot_chat::seen::Seen;
 use vabot_commands::approval::Verdict;
 use vabot_commands::message::{Block, Message, Tone, Visibility};
 use vabot_commands::model::{
@@ -16,7 +18,7 @@ use vabot_commands::model::{
     WorkspaceId,
 };
 use vabot_commands::pipeline::{Deps, Reply, VoteEvent, handle, handle_vote};
-use vabot_commands::store::{Delivery, PostedMessage};
+use vabot_commands::store::PostedMessage;
 
 use crate::blocks::{self, render};
 use crate::outbound::{self, Client, Outbound};
@@ -25,18 +27,6 @@ use crate::{SlackConfig, SlackError};
 /// How many recent delivery ids one process remembers to drop redeliveries before
 /// posting anything (the store's delivery-id check is the authority across replicas).
 const SEEN_CAPACITY: usize = 4096;
-
-/// Work waiting for a worker, in memory; beyond this it waits in the store only.
-const QUEUE_CAPACITY: usize = 1024;
-
-/// A delivery accepted but not claimed after this long was left behind (the queue was
-/// full, or the process that accepted it died): the sweeper resumes it.
-const LEFT_BEHIND: Duration = Duration::from_secs(30);
-
-/// A claimed delivery still unsettled after this long lost its worker (a crash); it is
-/// retried, at most [`MAX_ATTEMPTS`] times in all.
-const ABANDONED: Duration = Duration::from_secs(15 * 60);
-const MAX_ATTEMPTS: u32 = 3;
 
 /// One unit of work: what Slack delivered, as slack-morphism parsed it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -61,17 +51,6 @@ impl Job {
     }
 }
 
-/// What became of a delivery when it arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accepted {
-    /// Recorded and queued (or left in the store for the sweeper).
-    Queued,
-    /// Seen before, here or on another replica: nothing to do.
-    Duplicate,
-    /// The store could not record it: nothing will be done, the user must be told.
-    Unrecorded,
-}
-
 /// Where a reply goes.
 #[derive(Debug, Clone)]
 struct Target {
@@ -87,12 +66,9 @@ pub struct SlackAdapter {
     deps: Deps,
     client: Arc<Client>,
     out: Outbound,
-    seen: Mutex<(HashSet<String>, VecDeque<String>)>,
-    /// The workers' queue, started with the first delivery (inside the runtime).
-    queue: OnceLock<tokio::sync::mpsc::Sender<(Job, Option<Delivery>)>>,
-    /// Deliveries this process recorded but could not queue: the sweeper takes them back
-    /// at once, without the grace period (the claim keeps them from running twice).
-    overflowed: AtomicUsize,
+    seen: Seen,
+    /// Durable before ack; worked on by `config.workers` tasks.
+    inbox: Inbox<Job>,
     /// Members of the Slack user groups the policy names.
     groups: crate::groups::UserGroups,
 }
@@ -104,14 +80,15 @@ impl SlackAdapter {
         let client = Arc::new(outbound::client(&config.api_base)?);
         let token = SlackApiToken::new(config.bot_token.expose().to_owned().into());
         let out = Outbound::new(client.clone(), token, config.pace());
+        let inbox = Inbox::new(Platform::Slack, deps.clone(), config.workers);
         Ok(Self {
+            inbox,
             config,
             deps,
             client,
             out,
-            seen: Mutex::new((HashSet::new(), VecDeque::new())),
-            queue: OnceLock::new(),
-            overflowed: AtomicUsize::new(0),
+            seen: Seen::new(SEEN_CAPACITY),
+
             groups: crate::groups::UserGroups::default(),
         })
     }
@@ -131,138 +108,19 @@ impl SlackAdapter {
 
     /// True the first time this process sees a delivery id.
     fn first_seen(&self, delivery: &str) -> bool {
-        let Ok(mut g) = self.seen.lock() else {
-            return true;
-        };
-        let (set, order) = &mut *g;
-        if !set.insert(delivery.to_owned()) {
-            return false;
-        }
-        order.push_back(delivery.to_owned());
-        if order.len() > SEEN_CAPACITY
-            && let Some(old) = order.pop_front()
-        {
-            set.remove(&old);
-        }
-        true
+        self.seen.first(delivery)
     }
 
     /// Records a delivery in the store, then queues its work; the platform is acked
-    /// after this returns, so an acked delivery is never lost: if the queue is full, or
-    /// this process dies, the work waits in the store for the sweeper (any replica).
+    /// after this returns, so an acked delivery is never lost (see `vabot_chat::inbox`).
     pub async fn accept(self: &Arc<Self>, job: Job) -> Accepted {
-        let Some(id) = job.delivery() else {
-            self.enqueue(job, None);
-            return Accepted::Queued;
-        };
-        let payload = match serde_json::to_string(&job) {
-            Ok(p) => p,
-            Err(e) => {
-                warn!(error = %e, delivery = id, "A delivery does not encode; working on it unrecorded");
-                self.enqueue(job, None);
-                return Accepted::Queued;
-            }
-        };
-        let delivery = Delivery {
-            platform: Platform::Slack,
-            id: DeliveryId::new(id),
-            received_at: self.deps.clock.now(),
-            payload,
-            attempts: 0,
-            owner: Some(self.deps.replica.clone()),
-        };
-        match self.deps.store.accept(&delivery).await {
-            Ok(true) => {
-                self.enqueue(job, Some(delivery));
-                Accepted::Queued
-            }
-            Ok(false) => {
-                info!(delivery = %delivery.id, "Redelivery ignored");
-                Accepted::Duplicate
-            }
-            Err(e) => {
-                warn!(error = %e, delivery = %delivery.id, "Could not record a delivery; not running it");
-                metrics::counter!("vabot_deliveries_unrecorded_total", "platform" => "slack")
-                    .increment(1);
-                Accepted::Unrecorded
-            }
-        }
+        self.inbox.accept(self, job).await
     }
 
     /// Starts the workers and the sweeper, which at once resumes deliveries a previous
     /// process acked but did not finish. (The first delivery starts them otherwise.)
     pub fn start(self: &Arc<Self>) {
-        self.queue.get_or_init(|| self.start_workers());
-    }
-
-    /// Hands work to the workers; a full queue leaves it to the sweeper.
-    fn enqueue(self: &Arc<Self>, job: Job, delivery: Option<Delivery>) {
-        let queue = self.queue.get_or_init(|| self.start_workers());
-        if let Err(e) = queue.try_send((job, delivery)) {
-            match e.into_inner() {
-                (_, Some(d)) => {
-                    self.overflowed.fetch_add(1, Ordering::SeqCst);
-                    debug!(delivery = %d.id, "Work queue full; the sweeper resumes it");
-                }
-                (job, None) => {
-                    // Nothing recorded to resume it from: work on it outside the pool.
-                    let me = self.clone();
-                    tokio::spawn(async move { me.work(job).await });
-                }
-            }
-        }
-    }
-
-    /// `workers` tasks on one bounded queue, and the sweeper. They hold the adapter
-    /// weakly: dropping the adapter closes the queue and ends them.
-    fn start_workers(self: &Arc<Self>) -> tokio::sync::mpsc::Sender<(Job, Option<Delivery>)> {
-        let (tx, rx) = tokio::sync::mpsc::channel::<(Job, Option<Delivery>)>(QUEUE_CAPACITY);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        for _ in 0..self.config.workers {
-            let rx = rx.clone();
-            let me = Arc::downgrade(self);
-            tokio::spawn(async move {
-                loop {
-                    let next = rx.lock().await.recv().await;
-                    let (Some((job, delivery)), Some(me)) = (next, me.upgrade()) else {
-                        return;
-                    };
-                    me.claimed(job, delivery).await;
-                }
-            });
-        }
-        tokio::spawn(sweep(Arc::downgrade(self)));
-        tx
-    }
-
-    /// Claims a recorded delivery (exactly one worker of any replica wins), works on it
-    /// and settles it.
-    async fn claimed(&self, job: Job, delivery: Option<Delivery>) {
-        let Some(d) = delivery else {
-            return self.work(job).await;
-        };
-        match self
-            .deps
-            .store
-            .claim(&d, self.deps.clock.now(), &self.deps.replica)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return debug!(delivery = %d.id, "Delivery taken by another worker"),
-            Err(e) => {
-                // Left unsettled: the sweeper retries once the store is back.
-                return warn!(error = %e, delivery = %d.id, "Could not claim a delivery");
-            }
-        }
-        self.work(job).await;
-        if let Err(e) = self
-            .deps
-            .store
-            .settle(Platform::Slack, &d.id, self.deps.clock.now())
-            .await
-        {
-            warn!(error = %e, delivery = %d.id, "Could not settle a delivery");
-        }
+        self.inbox.start(self);
     }
 
     async fn work(&self, job: Job) {
@@ -271,64 +129,6 @@ impl SlackAdapter {
             Job::Push(ev) => self.on_push(*ev).await,
             Job::Interaction(ev) => self.on_interaction(*ev).await,
         }
-    }
-
-    /// Resumes deliveries left in the store: now, and whenever the queue has room.
-    async fn resume_left_behind(self: &Arc<Self>) -> usize {
-        let now = self.deps.clock.now();
-        let overflowed = self.overflowed.swap(0, Ordering::SeqCst);
-        let grace = if overflowed > 0 {
-            chrono::Duration::zero()
-        } else {
-            chrono::Duration::from_std(LEFT_BEHIND).unwrap_or_default()
-        };
-        let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
-        let left = match self
-            .deps
-            .store
-            .unsettled(
-                Platform::Slack,
-                vabot_commands::store::Unsettled {
-                    me: self.deps.replica.clone(),
-                    accepted_before: now - grace,
-                    claimed_before: ago(ABANDONED),
-                    // A replica that stopped: its deliveries are resumed at once.
-                    owner_seen_before: vabot_commands::recovery::dead_before(now),
-                    max_attempts: MAX_ATTEMPTS,
-                },
-            )
-            .await
-        {
-            Ok(left) => left,
-            Err(e) => {
-                debug!(error = %e, "Could not look for left-behind deliveries");
-                return 0;
-            }
-        };
-        let Some(queue) = self.queue.get() else {
-            return 0;
-        };
-        let mut resumed = 0;
-        for d in left {
-            match serde_json::from_str::<Job>(&d.payload) {
-                Ok(job) => {
-                    // The worker claims it, so a delivery another replica took is skipped.
-                    if queue.try_send((job, Some(d))).is_err() {
-                        self.overflowed.fetch_add(1, Ordering::SeqCst);
-                        break;
-                    }
-                    resumed += 1;
-                }
-                Err(e) => {
-                    warn!(error = %e, delivery = %d.id, "A recorded delivery no longer decodes; settling it");
-                    let _ = self.deps.store.settle(Platform::Slack, &d.id, now).await;
-                }
-            }
-        }
-        if resumed > 0 {
-            info!(resumed, "Resumed deliveries left in the store");
-        }
-        resumed
     }
 
     /// The Slack user with the policy's user groups they are in.
@@ -398,24 +198,22 @@ impl SlackAdapter {
     /// Runs an invocation; if it is slow, shows a placeholder that the result replaces.
     async fn run(&self, inv: Invocation, target: Target) {
         let text = inv.text.clone();
-        let work = handle(&self.deps, inv);
-        tokio::pin!(work);
-        let (reply, progress) =
-            match tokio::time::timeout(self.config.progress_after(), &mut work).await {
-                Ok(reply) => (reply, None),
-                Err(_) => {
-                    let placeholder = match blocks::working_message(&text) {
-                        Ok(content) => self
-                            .out
-                            .post(&target.channel, target.thread.as_deref(), &content)
-                            .await
-                            .ok(),
-                        Err(_) => None,
-                    };
-                    (work.await, placeholder)
+        let (reply, placeholder) = with_progress(
+            self.config.progress_after(),
+            handle(&self.deps, inv),
+            || async {
+                match blocks::working_message(&text) {
+                    Ok(content) => self
+                        .out
+                        .post(&target.channel, target.thread.as_deref(), &content)
+                        .await
+                        .ok(),
+                    Err(_) => None,
                 }
-            };
-        self.deliver(reply, &target, progress).await;
+            },
+        )
+        .await;
+        self.deliver(reply, &target, placeholder.flatten()).await;
     }
 
     /// Events API: `@va …` mentions, approval reactions and pins.
@@ -556,18 +354,7 @@ impl SlackAdapter {
         via: &'static str,
         delivery: String,
     ) {
-        let posted = match self
-            .deps
-            .store
-            .posted(Platform::Slack, channel, message_ts)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                warn!(error = %e, "Could not look up the reacted message");
-                None
-            }
-        };
+        let posted = cards::reacted(&self.deps, Platform::Slack, channel, message_ts).await;
         let (approval, thread) = match (known, posted) {
             (Some((id, thread)), posted) => (id, thread.or(posted.and_then(|p| p.thread))),
             (
@@ -673,10 +460,9 @@ impl SlackAdapter {
             self.update_with(&target.channel, &ts, &note).await;
         }
         if let Some((approval, card)) = reply.card_update {
-            match self.deps.store.card_of(Platform::Slack, &approval).await {
-                Ok(Some(pm)) => self.update_with(&pm.channel, &pm.message, &card).await,
-                Ok(None) => info!(approval = %approval, "No Slack card to update"),
-                Err(e) => warn!(error = %e, "Could not look up the approval card"),
+            match cards::card_of(&self.deps, Platform::Slack, &approval).await {
+                Some(pm) => self.update_with(&pm.channel, &pm.message, &card).await,
+                None => info!(approval = %approval, "No Slack card to update"),
             }
         }
     }
@@ -709,10 +495,7 @@ impl SlackAdapter {
             approval,
             at: self.deps.clock.now(),
         };
-        if let Err(e) = self.deps.store.record_posted(&msg).await {
-            // Without the record a reaction on this message cannot be mapped back.
-            warn!(error = %e, "Could not record a posted message");
-        }
+        cards::record(&self.deps, msg).await;
     }
 }
 
@@ -726,13 +509,7 @@ impl vabot_commands::ports::Chat for SlackAdapter {
         messages: &[Message],
         card: Option<&Message>,
     ) {
-        let posted = match self.deps.store.card_of(Platform::Slack, &req.id).await {
-            Ok(p) => p,
-            Err(e) => {
-                warn!(error = %e, approval = %req.id, "Could not look up the approval card");
-                None
-            }
-        };
+        let posted = cards::card_of(&self.deps, Platform::Slack, &req.id).await;
         let target = match posted {
             Some(p) => Target {
                 thread: p.thread.or(Some(p.message)),
@@ -755,29 +532,30 @@ impl vabot_commands::ports::Chat for SlackAdapter {
     }
 }
 
-/// Every few seconds: resume what the queue could not hold and what dead workers left.
-async fn sweep(me: Weak<SlackAdapter>) {
-    loop {
-        let Some(adapter) = me.upgrade() else {
-            return;
-        };
-        adapter.resume_left_behind().await;
-        adapter
-            .groups
+/// The inbox's side: what a Slack delivery is and how it is worked on.
+#[async_trait::async_trait]
+impl Worker<Job> for SlackAdapter {
+    fn inbox(&self) -> &Inbox<Job> {
+        &self.inbox
+    }
+
+    fn delivery_id(job: &Job) -> Option<String> {
+        job.delivery()
+    }
+
+    async fn work(&self, job: Job) {
+        SlackAdapter::work(self, job).await;
+    }
+
+    /// Keeps the user groups' members current (see `groups`).
+    async fn on_sweep(&self) {
+        self.groups
             .refresh_if_older(
-                &adapter.out,
-                &adapter.deps.policy(),
-                Duration::from_secs(adapter.config.groups_refresh_secs.max(1)),
+                &self.out,
+                &self.deps.policy(),
+                Duration::from_secs(self.config.groups_refresh_secs.max(1)),
             )
             .await;
-        // A backlog of this process's own is taken back every second; otherwise every 5 s.
-        let pause = if adapter.overflowed.load(Ordering::SeqCst) > 0 {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_secs(3)
-        };
-        drop(adapter);
-        tokio::time::sleep(pause).await;
     }
 }
 

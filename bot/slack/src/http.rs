@@ -12,8 +12,9 @@ use serde::Deserialize;
 use slack_morphism::prelude::*;
 use tracing::{debug, info};
 
+use crate::Accepted;
 use crate::SlackAdapter;
-use crate::adapter::{Accepted, Job};
+use crate::adapter::Job;
 use crate::signature::{SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, verify_at};
 
 /// `/slack/commands`, `/slack/events`, `/slack/interactions`, for mounting into the

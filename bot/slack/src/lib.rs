@@ -18,10 +18,11 @@ pub mod outbound;
 pub mod signature;
 mod socket;
 
-pub use adapter::{Accepted, Job, SlackAdapter};
+pub use adapter::{Job, SlackAdapter};
 pub use config::{SlackConfig, SlackMode};
 pub use http::http_router;
 pub use socket::run_socket_mode;
+pub use vabot_chat::inbox::Accepted;
 
 /// What can go wrong talking to Slack. Never shown in a channel; logged.
 #[derive(Debug, thiserror::Error)]

@@ -2,15 +2,13 @@
 //! `Retry-After` Slack gives with a 429. Also the few reads the adapter makes (a pinned
 //! message and its permalink), retried the same way but not paced.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 use tracing::{info, warn};
+use vabot_chat::pace::Pacer;
 use vabot_commands::message::Attachment;
 
 use crate::SlackError;
@@ -45,9 +43,8 @@ pub fn client(api_base: &str) -> Result<Client, SlackError> {
 pub struct Outbound {
     client: Arc<Client>,
     token: SlackApiToken,
-    pace: Duration,
-    /// When each channel may next receive a message.
-    next_slot: Mutex<HashMap<String, Instant>>,
+    /// About one message per second per channel.
+    pace: Pacer,
 }
 
 impl Outbound {
@@ -55,22 +52,7 @@ impl Outbound {
         Self {
             client,
             token,
-            pace,
-            next_slot: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Waits for this channel's next slot (about one message per second per channel).
-    async fn pace(&self, channel: &str) {
-        let wait = {
-            let mut slots = self.next_slot.lock().await;
-            let now = Instant::now();
-            let slot = slots.get(channel).copied().unwrap_or(now).max(now);
-            slots.insert(channel.to_owned(), slot + self.pace);
-            slot - now
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+            pace: Pacer::new(pace),
         }
     }
 
@@ -85,7 +67,7 @@ impl Outbound {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ClientResult<T>>,
     {
-        self.pace(channel).await;
+        self.pace.wait(channel).await;
         self.retrying(method, channel, f).await
     }
 

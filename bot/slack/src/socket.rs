@@ -25,8 +25,7 @@ async fn on_command(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     if let Some(a) = adapter_of(&state).await
-        && a.accept(crate::adapter::Job::Command(Box::new(ev))).await
-            == crate::adapter::Accepted::Unrecorded
+        && a.accept(crate::adapter::Job::Command(Box::new(ev))).await == crate::Accepted::Unrecorded
     {
         return Ok(SlackCommandEventResponse::new(
             SlackMessageContent::new().with_text(crate::http::UNRECORDED.into()),

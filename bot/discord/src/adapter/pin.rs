@@ -24,14 +24,14 @@ use serenity::all::{
     Channel, ChannelId, Context, GuildId, Message as DiscordMessage, Reaction, UserId,
 };
 use tracing::{debug, info, warn};
+use vabot_chat::pins::{self as chat_pins, Fetched, MessageSource, PinDelivery, PinReply};
 use vabot_commands::error::PipelineError;
 use vabot_commands::message::{Message, Tone};
 use vabot_commands::model::{
-    ChannelId as VaChannelId, ChannelRef, DeliveryId, Platform, ThreadId, WorkspaceId, new_short_id,
+    ChannelId as VaChannelId, ChannelRef, Platform, ThreadId, WorkspaceId, new_short_id,
 };
-use vabot_commands::pins::{self, ChatMessage, PinEvent, PinOutcome};
+use vabot_commands::pins::ChatMessage;
 use vabot_commands::render::render_error;
-use vabot_commands::store::{AuditEvent, EventKind};
 
 use super::{Inner, actor_of, emoji_name, is_thread, same_emoji};
 use crate::render::render;
@@ -57,105 +57,28 @@ impl Inner {
     /// MESSAGE_REACTION_ADD with the pin emoji (the bot's own reactions already dropped).
     pub(super) async fn pin_added(&self, ctx: &Context, r: Reaction) {
         let Some(user) = r.user_id else { return };
-        let link = r.message_id.link(r.channel_id, r.guild_id);
-        // An approval card is on the timeline already (request, votes, result); a 📌 on
-        // it is neither a vote nor a second copy.
-        match self
-            .deps
-            .store
-            .posted(
-                Platform::Discord,
-                &r.channel_id.to_string(),
-                &r.message_id.to_string(),
-            )
-            .await
-        {
-            Ok(Some(p)) if p.approval.is_some() => {
-                let m = Message::text(
-                    Tone::Info,
-                    "Approval cards are on the timeline already, with their votes and result; nothing was pinned.",
-                )
-                .context(format!("Your 📌 on {link}"));
-                self.tell(ctx, user, &m).await;
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => warn!(error = %e, "Looking up a reacted message failed"),
-        }
         let place = self.place(ctx, r.guild_id, r.channel_id).await;
         let actor = actor_of(user, r.member.as_ref());
-        // Refuse before reading anything from a channel the person may not view.
-        if let Err(e) = pins::may_pin(&self.deps, &actor, &place) {
-            self.refuse(ctx, &r, user, &e, "Nothing was pinned.", true)
-                .await;
-            return;
-        }
-        let fetched = match r.channel_id.message(&ctx.http, r.message_id).await {
-            Ok(m) => m,
-            Err(e) => {
-                info!(error = %e, message = %r.message_id, "Fetching a pinned message failed");
-                let m = Message::text(Tone::Warning, fetch_failure(&e))
-                    .context(format!("Your 📌 on {link}"));
-                self.tell(ctx, user, &m).await;
-                self.take_back(ctx, &r).await;
-                return;
-            }
+        let source = DiscordSource {
+            ctx,
+            reaction: &r,
+            now: self.deps.clock.now(),
         };
-        let toggles = match self.deps.store.events(Some(&place.key()), None).await {
-            Ok(events) => toggles(&events, &r.message_id.to_string(), &actor.key()),
-            Err(e) => {
-                let e = PipelineError::from(e);
-                self.refuse(ctx, &r, user, &e, "Nothing was pinned.", true)
-                    .await;
-                return;
-            }
-        };
-        let message = chat_message(&fetched, link, self.deps.clock.now());
-        if message.text.is_empty() && !fetched.author.bot {
-            // Discord blanks other people's messages for apps without the intent.
-            warn!(
-                message = %r.message_id,
-                "Discord returned the pinned message without its text: switch on the Message Content intent for the application (Developer Portal → Bot)"
-            );
-        }
-        let ev = PinEvent {
+        let reply = chat_pins::add(
+            &self.deps,
             actor,
-            channel: place,
-            message,
-            pinned: true,
-            delivery: DeliveryId::new(format!("reaction:{}:{user}:pin:{toggles}", r.message_id)),
-        };
-        match pins::pin(&self.deps, ev).await {
-            Ok(PinOutcome::Pinned) => info!(message = %r.message_id, user = %user, "Pinned"),
-            Ok(_) => debug!(message = %r.message_id, "Pin already recorded"),
-            Err(e) => {
-                self.refuse(ctx, &r, user, &e, "Nothing was pinned.", true)
-                    .await
-            }
-        }
+            place,
+            &r.channel_id.to_string(),
+            &r.message_id.to_string(),
+            &source,
+            PinDelivery::Counted(format!("reaction:{}:{user}", r.message_id)),
+        )
+        .await;
+        self.answer(ctx, &r, user, reply, true).await;
     }
 
     async fn pin_removed(&self, ctx: &Context, r: &Reaction, user: UserId) {
         let place = self.place(ctx, r.guild_id, r.channel_id).await;
-        let key = format!("{}:{user}", Platform::Discord);
-        let message = r.message_id.to_string();
-        let events = match self.deps.store.events(Some(&place.key()), None).await {
-            Ok(events) => events,
-            Err(e) => {
-                let e = PipelineError::from(e);
-                self.refuse(ctx, r, user, &e, "Your pin stays on the timeline.", false)
-                    .await;
-                return;
-            }
-        };
-        let Some(pin) = pins::current_pins(&events)
-            .into_iter()
-            .find(|p| p.message.id == message && p.pinned_by.contains(&key))
-        else {
-            // Not pinned by this person (e.g. the bot took back a refused 📌).
-            return;
-        };
-        let toggles = toggles(&events, &message, &key);
         // The event carries no member: the roles come from the guild.
         let member = match r.guild_id {
             Some(g) => match g.member(&ctx.http, user).await {
@@ -167,19 +90,55 @@ impl Inner {
             },
             None => None,
         };
-        let ev = PinEvent {
-            actor: actor_of(user, member.as_ref()),
-            channel: pin.channel.clone(),
-            message: pin.message.clone(),
-            pinned: false,
-            delivery: DeliveryId::new(format!("reaction:{}:{user}:unpin:{toggles}", r.message_id)),
-        };
-        match pins::pin(&self.deps, ev).await {
-            Ok(PinOutcome::Unpinned) => info!(message = %r.message_id, user = %user, "Unpinned"),
-            Ok(_) => debug!(message = %r.message_id, "Unpin already recorded"),
-            Err(e) => {
-                self.refuse(ctx, r, user, &e, "Your pin stays on the timeline.", false)
-                    .await
+        let reply = chat_pins::remove(
+            &self.deps,
+            actor_of(user, member.as_ref()),
+            &place,
+            &r.message_id.to_string(),
+            PinDelivery::Counted(format!("reaction:{}:{user}", r.message_id)),
+        )
+        .await;
+        self.answer(ctx, r, user, reply, false).await;
+    }
+
+    /// A reaction has no private reply: a pin that worked says nothing (the 📌 is the
+    /// acknowledgement); anything else goes to the person as a direct message, and a 📌
+    /// that was not recorded is taken back.
+    async fn answer(
+        &self,
+        ctx: &Context,
+        r: &Reaction,
+        user: UserId,
+        reply: PinReply,
+        added: bool,
+    ) {
+        let link = r.message_id.link(r.channel_id, r.guild_id);
+        match reply {
+            PinReply::Pinned { .. } => info!(message = %r.message_id, user = %user, "Pinned"),
+            PinReply::Unpinned { .. } => info!(message = %r.message_id, user = %user, "Unpinned"),
+            PinReply::Nothing => debug!(message = %r.message_id, "Pin or unpin already recorded"),
+            PinReply::OnApprovalCard { .. } => {
+                let m = Message::text(
+                    Tone::Info,
+                    "Approval cards are on the timeline already, with their votes and result; nothing was pinned.",
+                )
+                .context(format!("Your 📌 on {link}"));
+                self.tell(ctx, user, &m).await;
+            }
+            PinReply::Gone | PinReply::Unreadable(_) => {
+                let why = match reply {
+                    PinReply::Unreadable(why) => why,
+                    _ => {
+                        "📌 Discord has no such message any more (deleted?), so nothing was pinned."
+                            .into()
+                    }
+                };
+                let m = Message::text(Tone::Warning, why).context(format!("Your 📌 on {link}"));
+                self.tell(ctx, user, &m).await;
+                self.take_back(ctx, r).await;
+            }
+            PinReply::Refused { error, consequence } => {
+                self.refuse(ctx, r, user, &error, consequence, added).await;
             }
         }
     }
@@ -298,19 +257,36 @@ impl Inner {
     }
 }
 
-/// How many pins and unpins of `message` by `actor` a channel's events hold.
-fn toggles(events: &[AuditEvent], message: &str, actor: &str) -> usize {
-    events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                EventKind::MessagePinned | EventKind::MessageUnpinned
-            )
-        })
-        .filter(|e| e.data["message"]["id"].as_str() == Some(message))
-        .filter(|e| e.actor.as_ref().map(|a| a.key()).as_deref() == Some(actor))
-        .count()
+/// Reads a pinned message over REST (`GET /channels/{c}/messages/{m}`).
+struct DiscordSource<'a> {
+    ctx: &'a Context,
+    reaction: &'a Reaction,
+    now: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl MessageSource for DiscordSource<'_> {
+    async fn fetch(&self) -> Fetched {
+        let r = self.reaction;
+        let fetched = match r.channel_id.message(&self.ctx.http, r.message_id).await {
+            Ok(m) => m,
+            Err(e) => {
+                info!(error = %e, message = %r.message_id, "Fetching a pinned message failed");
+                return Fetched::Unreadable(fetch_failure(&e).to_owned());
+            }
+        };
+        let link = r.message_id.link(r.channel_id, r.guild_id);
+        let message = chat_message(&fetched, link, self.now);
+        if message.text.is_empty() && !fetched.author.bot {
+            // Discord blanks other people's messages for apps without the intent.
+            warn!(
+                message = %r.message_id,
+                "Discord returned the pinned message without its text: switch on the Message Content intent for the application (Developer Portal → Bot)"
+            );
+        }
+        // The place already names the thread (a thread is judged as its parent channel).
+        Fetched::Message(message, None)
+    }
 }
 
 /// What to tell someone whose pin could not read the message.

@@ -11,9 +11,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use slack_morphism::prelude::*;
 use tracing::{debug, info, warn};
+use vabot_chat::pins::{self as chat_pins, Fetched, MessageSource, PinDelivery, PinReply};
 use vabot_commands::error::PipelineError;
-use vabot_commands::model::{DeliveryId, Platform, ThreadId, new_short_id};
-use vabot_commands::pins::{self, ChatMessage, Pin, PinEvent, PinOutcome};
+use vabot_commands::model::{Platform, ThreadId, new_short_id};
+use vabot_commands::pins::ChatMessage;
 use vabot_commands::render::render_error;
 
 use super::{SlackAdapter, Target};
@@ -56,131 +57,67 @@ impl SlackAdapter {
         }
     }
 
-    async fn pin_added(&self, team: &str, ts: &str, mut target: Target, delivery: String) {
+    async fn pin_added(&self, team: &str, ts: &str, target: Target, delivery: String) {
         let actor = self.actor(&target.user).await;
-        let channel = Self::channel_ref(team, &target.channel, None);
-        // An approval card is already on the timeline (request, votes, result); a pin on
-        // it is neither a vote nor a second copy.
-        match self
-            .deps
-            .store
-            .posted(Platform::Slack, &target.channel, ts)
-            .await
-        {
-            Ok(Some(p)) if p.approval.is_some() => {
-                target.thread = p.thread;
-                let line = ":pushpin: Approval cards are on the timeline already, with their votes and result; nothing was pinned.";
-                self.note(&target, line, line).await;
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => warn!(error = %e, "Could not look up the reacted message"),
-        }
-        // Refuse before reading anything from a channel the person may not view.
-        if let Err(e) = pins::may_pin(&self.deps, &actor, &channel) {
-            self.refuse(&target, &e, "Nothing was pinned.").await;
-            return;
-        }
-        let fetched = match self.out.message(&target.channel, ts).await {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                let line = ":pushpin: Slack has no such message any more (deleted?), so nothing was pinned.";
-                self.note(&target, line, line).await;
-                return;
-            }
-            Err(e) => {
-                let line = fetch_failure(&e);
-                self.note(&target, &line, &line).await;
-                return;
-            }
+        let place = Self::channel_ref(team, &target.channel, None);
+        let source = SlackSource {
+            adapter: self,
+            channel: &target.channel,
+            ts,
         };
-        let thread = fetched
-            .origin
-            .thread_ts
-            .as_ref()
-            .map(|t| t.0.clone())
-            .filter(|t| t != ts);
-        target.thread = thread.clone();
-        let link = match self.out.permalink(&target.channel, ts).await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                // The pin is still worth having without its link.
-                info!(error = %e, "No permalink for a pinned message");
-                None
-            }
-        };
-        let message = chat_message(&fetched, link, self.deps.clock.now());
-        let mut channel = channel;
-        channel.thread = thread.map(ThreadId::new);
-        let ev = PinEvent {
+        let reply = chat_pins::add(
+            &self.deps,
             actor,
-            channel,
-            message: message.clone(),
-            pinned: true,
-            delivery: DeliveryId::new(delivery),
-        };
-        match pins::pin(&self.deps, ev).await {
-            Ok(PinOutcome::Pinned) => {
-                let (line, plain) = pinned_note(&message);
-                self.note(&target, &line, &plain).await;
-            }
-            Ok(_) => debug!(message = %ts, "Pin already recorded"),
-            Err(e) => self.refuse(&target, &e, "Nothing was pinned.").await,
-        }
+            place,
+            &target.channel,
+            ts,
+            &source,
+            PinDelivery::Given(delivery),
+        )
+        .await;
+        self.tell(target, reply).await;
     }
 
-    async fn pin_removed(&self, team: &str, ts: &str, mut target: Target, delivery: String) {
+    async fn pin_removed(&self, team: &str, ts: &str, target: Target, delivery: String) {
         let actor = self.actor(&target.user).await;
-        let channel = Self::channel_ref(team, &target.channel, None);
-        let pin = match self.current_pin(&channel.key(), ts).await {
-            Ok(Some(p)) if p.pinned_by.contains(&actor.key()) => p,
-            // Not pinned by this person (e.g. their pin was refused): nothing to undo.
-            Ok(_) => {
-                debug!(message = %ts, "Unpin of a message this person does not pin");
-                return;
-            }
-            Err(e) => {
-                self.refuse(&target, &e, "The pin stays on the timeline.")
-                    .await;
-                return;
-            }
-        };
-        target.thread = pin.channel.thread.as_ref().map(ToString::to_string);
-        let ev = PinEvent {
-            actor: actor.clone(),
-            channel: pin.channel.clone(),
-            message: pin.message.clone(),
-            pinned: false,
-            delivery: DeliveryId::new(delivery),
-        };
-        match pins::pin(&self.deps, ev).await {
-            Ok(PinOutcome::Unpinned) => {
-                let others: Vec<&String> = pin
-                    .pinned_by
-                    .iter()
-                    .filter(|k| **k != actor.key())
-                    .collect();
-                let (line, plain) = unpinned_note(&pin.message, &others);
-                self.note(&target, &line, &plain).await;
-            }
-            Ok(_) => debug!(message = %ts, "Unpin already recorded"),
-            Err(e) => {
-                self.refuse(&target, &e, "The pin stays on the timeline.")
-                    .await
-            }
-        }
+        let place = Self::channel_ref(team, &target.channel, None);
+        let reply =
+            chat_pins::remove(&self.deps, actor, &place, ts, PinDelivery::Given(delivery)).await;
+        self.tell(target, reply).await;
     }
 
-    /// The pin on `message` in a channel's timeline now, if any.
-    async fn current_pin(
-        &self,
-        channel: &str,
-        message: &str,
-    ) -> Result<Option<Pin>, PipelineError> {
-        let events = self.deps.store.events(Some(channel), None).await?;
-        Ok(pins::current_pins(&events)
-            .into_iter()
-            .find(|p| p.message.id == message))
+    /// Every answer to a pin is an ephemeral note to the person, in the pin's thread.
+    async fn tell(&self, mut target: Target, reply: PinReply) {
+        let (line, plain) = match reply {
+            PinReply::Nothing => return,
+            PinReply::OnApprovalCard { thread } => {
+                target.thread = thread;
+                let line = ":pushpin: Approval cards are on the timeline already, with their votes and result; nothing was pinned.";
+                (line.to_owned(), line.to_owned())
+            }
+            PinReply::Refused { error, consequence } => {
+                return self.refuse(&target, &error, consequence).await;
+            }
+            PinReply::Gone => {
+                let line = ":pushpin: Slack has no such message any more (deleted?), so nothing was pinned.";
+                (line.to_owned(), line.to_owned())
+            }
+            PinReply::Unreadable(why) => (why.clone(), why),
+            PinReply::Pinned { message, thread } => {
+                target.thread = thread.map(|t| t.to_string());
+                pinned_note(&message)
+            }
+            PinReply::Unpinned {
+                message,
+                others,
+                thread,
+            } => {
+                target.thread = thread.map(|t| t.to_string());
+                let others = chat_pins::users_of(&others, Platform::Slack);
+                unpinned_note(&message, &others)
+            }
+        };
+        self.note(&target, &line, &plain).await;
     }
 
     /// A refused or failed pin, privately, in the pipeline's own words.
@@ -218,6 +155,41 @@ impl SlackAdapter {
         {
             warn!(error = %e, "Could not send a pin note");
         }
+    }
+}
+
+/// Reads a pinned message: conversations.history / .replies, and its permalink.
+struct SlackSource<'a> {
+    adapter: &'a SlackAdapter,
+    channel: &'a str,
+    ts: &'a str,
+}
+
+#[async_trait::async_trait]
+impl MessageSource for SlackSource<'_> {
+    async fn fetch(&self) -> Fetched {
+        let out = &self.adapter.out;
+        let fetched = match out.message(self.channel, self.ts).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Fetched::Gone,
+            Err(e) => return Fetched::Unreadable(fetch_failure(&e)),
+        };
+        let thread = fetched
+            .origin
+            .thread_ts
+            .as_ref()
+            .map(|t| t.0.clone())
+            .filter(|t| t != self.ts);
+        let link = match out.permalink(self.channel, self.ts).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                // The pin is still worth having without its link.
+                info!(error = %e, "No permalink for a pinned message");
+                None
+            }
+        };
+        let message = chat_message(&fetched, link, self.adapter.deps.clock.now());
+        Fetched::Message(message, thread.map(ThreadId::new))
     }
 }
 
@@ -320,7 +292,7 @@ fn pinned_note(m: &ChatMessage) -> (String, String) {
     )
 }
 
-fn unpinned_note(m: &ChatMessage, others: &[&String]) -> (String, String) {
+fn unpinned_note(m: &ChatMessage, others: &[String]) -> (String, String) {
     if others.is_empty() {
         return (
             format!(
@@ -333,13 +305,7 @@ fn unpinned_note(m: &ChatMessage, others: &[&String]) -> (String, String) {
             ),
         );
     }
-    let who: Vec<String> = others
-        .iter()
-        .map(|k| match k.strip_prefix("slack:") {
-            Some(u) => format!("<@{u}>"),
-            None => escape(k),
-        })
-        .collect();
+    let who: Vec<String> = others.iter().map(|u| format!("<@{}>", escape(u))).collect();
     (
         format!(
             ":pushpin: Your pin is removed; the {} stays on the timeline while {} still pin it.",

@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::json;
 use vabot_commands::approval::Approved;
 use vabot_commands::authz::Permit;
 use vabot_commands::grammar::{Command, EsCommand, MilvusCommand, PgCommand, RedisCommand};
 use vabot_commands::model::Namespace;
-use vabot_commands::plan::{ObjectRef, Plan};
+use vabot_commands::plan::Plan;
 use vabot_commands::ports::{Cluster, Dependencies, ExecError, Outcome};
 
 use crate::http::Http;
@@ -203,134 +202,27 @@ impl Inner {
             .await
     }
 
+    /// One command, one file: `<dependency>/<command>.rs` does the work and renders it.
     async fn run(&self, command: &Command) -> Result<Outcome, ExecError> {
-        let name = command.name();
         let reply = |message, summary: String| Ok(Outcome::reply(message, summary));
         match command {
-            Command::Pg(PgCommand::Status) => {
-                let s = self.timed(postgres::WHAT, self.pg(name)?.status()).await?;
-                let summary = format!(
-                    "pg status: {}/{} connections",
-                    s.connections, s.max_connections
-                );
-                reply(
-                    postgres::render_status(&s, self.cfg.pg_connections_warning),
-                    summary,
-                )
-            }
-            Command::Pg(PgCommand::Connections) => {
-                let g = self
-                    .timed(postgres::WHAT, self.pg(name)?.connections())
-                    .await?;
-                let total: i64 = g.iter().map(|x| x.count).sum();
-                reply(
-                    postgres::render_connections(&g),
-                    format!("pg connections: {total}"),
-                )
-            }
-            Command::Pg(PgCommand::Slow { n }) => {
-                let s = self.timed(postgres::WHAT, self.pg(name)?.slow(*n)).await?;
-                reply(postgres::render_slow(&s), "pg slow".into())
-            }
+            Command::Pg(PgCommand::Status) => postgres::status::run(self).await,
+            Command::Pg(PgCommand::Connections) => postgres::connections::run(self).await,
+            Command::Pg(PgCommand::Slow { n }) => postgres::slow::run(self, *n).await,
             Command::Redis(RedisCommand::Info { section }) => {
-                let info = self
-                    .timed(redis_ops::WHAT, self.redis(name)?.info(section.as_deref()))
-                    .await?;
-                reply(
-                    redis_ops::render_info(&info, section.as_deref()),
-                    format!("redis info {}", section.as_deref().unwrap_or(""))
-                        .trim_end()
-                        .to_owned(),
-                )
+                redis_ops::info::run(self, section.as_deref()).await
             }
-            Command::Redis(RedisCommand::Hitrate) => {
-                let info = self
-                    .timed(redis_ops::WHAT, self.redis(name)?.info(Some("stats")))
-                    .await?;
-                let rate = info.hit_rate();
-                let summary = match rate.and_then(|r| r.ratio()) {
-                    Some(r) => format!("redis hitrate {:.1}%", r * 100.0),
-                    None => "redis hitrate: no lookups".into(),
-                };
-                reply(
-                    redis_ops::render_hitrate(rate, self.cfg.redis_hitrate_warning),
-                    summary,
-                )
-            }
-            Command::Redis(RedisCommand::Slowlog { n }) => {
-                let entries = self
-                    .timed(redis_ops::WHAT, self.redis(name)?.slowlog(*n))
-                    .await?;
-                reply(
-                    redis_ops::render_slowlog(&entries),
-                    format!("redis slowlog: {} entries", entries.len()),
-                )
-            }
+            Command::Redis(RedisCommand::Hitrate) => redis_ops::hitrate::run(self).await,
+            Command::Redis(RedisCommand::Slowlog { n }) => redis_ops::slowlog::run(self, *n).await,
             Command::Redis(RedisCommand::Flushdb { db }) => {
-                let f = self
-                    .timed(redis_ops::WHAT, self.redis(name)?.flushdb(*db))
-                    .await?;
-                tracing::info!(
-                    db = f.db,
-                    before = f.before,
-                    after = f.after,
-                    "Redis db flushed"
-                );
-                Ok(Outcome {
-                    message: redis_ops::render_flushed(&f),
-                    summary: format!("flushed Redis db {}: {} keys → {}", f.db, f.before, f.after),
-                    before: Some(json!({"db": f.db, "keys": f.before})),
-                    after: Some(json!({"db": f.db, "keys": f.after})),
-                })
+                redis_ops::flushdb::run(self, *db).await
             }
-            Command::Es(EsCommand::Health) => {
-                let base = self.elasticsearch(name)?;
-                let h = self.timed(es::WHAT, es::health(&self.http, base)).await?;
-                let summary = format!("es health: {}", h.status);
-                reply(es::render_health(&h), summary)
-            }
-            Command::Es(EsCommand::Indices) => {
-                let base = self.elasticsearch(name)?;
-                let list = self.timed(es::WHAT, es::indices(&self.http, base)).await?;
-                reply(
-                    es::render_indices(&list),
-                    format!("es indices: {}", list.len()),
-                )
-            }
-            Command::Milvus(MilvusCommand::Health) => {
-                let h = self.milvus_health(name).await?;
-                let summary = format!("milvus health: {}", h.state);
-                reply(milvus::render_health(&h), summary)
-            }
-            Command::Milvus(MilvusCommand::Collections) => {
-                let list = self.milvus_collections(name).await?;
-                reply(
-                    milvus::render_collections(&list),
-                    format!("milvus collections: {}", list.len()),
-                )
-            }
-            Command::Nacos => {
-                let base = self.nacos(name)?;
-                let h = self
-                    .timed(nacos::WHAT, nacos::health(&self.http, base))
-                    .await?;
-                let summary = format!(
-                    "nacos health: {}",
-                    if h.ready { "ready" } else { "not ready" }
-                );
-                reply(nacos::render(&h), summary)
-            }
-            Command::Prom { query, since } => {
-                let base = self.prometheus(name)?;
-                let promql = self.promql(query);
-                let since = since.unwrap_or(prom::DEFAULT_SINCE);
-                let r = self
-                    .timed(prom::WHAT, prom::query(&self.http, base, &promql, since))
-                    .await?;
-                let label = query.trim();
-                let summary = format!("prom {label}: {} series", r.current.len());
-                reply(prom::render(label, &r), summary)
-            }
+            Command::Es(EsCommand::Health) => es::health::run(self).await,
+            Command::Es(EsCommand::Indices) => es::indices::run(self).await,
+            Command::Milvus(MilvusCommand::Health) => milvus::health::run(self).await,
+            Command::Milvus(MilvusCommand::Collections) => milvus::collections::run(self).await,
+            Command::Nacos => nacos::health::run(self).await,
+            Command::Prom { query, since } => prom::query::run(self, query, *since).await,
             Command::Diagnose { playbook, service } => {
                 let report = diagnose::run(self, *playbook, service.as_deref()).await;
                 let summary = report.summary();
@@ -362,24 +254,7 @@ impl Dependencies for DepsExecutor {
         let x = &self.inner;
         match permit.command() {
             Command::Redis(RedisCommand::Flushdb { db }) => {
-                let name = permit.command().name();
-                let keys = x.timed(redis_ops::WHAT, x.redis(name)?.dbsize(*db)).await?;
-                // The approval binds to the database and the action: on a cache being
-                // written to, the key count moves between request and vote, and binding
-                // to it would make every vote find the plan superseded. So the count is
-                // shown (summary, note), not part of the change.
-                Ok(Plan::new(permit, format!("FLUSHDB on Redis db {db} ({keys} keys)"))
-                    .with_target(ObjectRef {
-                        kind: "Redis database".into(),
-                        namespace: "redis".into(),
-                        name: format!("db {db}"),
-                    })
-                    .with_change(&format!("keys in db {db}"), "all", "none")
-                    .with_fingerprint(format!("flushdb db {db}"))
-                    .with_note(format!(
-                        "Db {db} holds {keys} keys now; every key in it is deleted at execution, \
-                         however many there are then. Other databases are untouched. This cannot be undone."
-                    )))
+                redis_ops::flushdb::plan(x, permit, *db).await
             }
             other => Ok(Plan::new(permit, other.name().to_owned())),
         }

@@ -1,5 +1,10 @@
 //! Redis: `redis info`, `hitrate`, `slowlog`, `flushdb`, and the `cache-penetration` checks.
 
+pub(crate) mod flushdb;
+pub(crate) mod hitrate;
+pub(crate) mod info;
+pub(crate) mod slowlog;
+
 use std::collections::BTreeMap;
 
 use redis::aio::MultiplexedConnection;
@@ -260,93 +265,6 @@ fn value_text(v: &Value) -> String {
         Value::Int(n) => n.to_string(),
         _ => String::new(),
     }
-}
-
-// === rendering ===
-
-pub(crate) fn render_info(info: &Info, section: Option<&str>) -> Message {
-    let first = preferred(section);
-    let mut fields: Vec<(String, String)> = first
-        .iter()
-        .filter_map(|k| info.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
-        .collect();
-    // The whole section when one was asked for; only the summary for a bare `redis info`.
-    if section.is_some() {
-        for (k, v) in &info.fields {
-            if !first.contains(&k.as_str()) && fields.len() < 40 {
-                fields.push((k.clone(), v.clone()));
-            }
-        }
-    }
-    let title = match section {
-        Some(s) => format!("Redis INFO {s}"),
-        None => "Redis INFO (summary)".to_owned(),
-    };
-    let mut tone = Tone::Info;
-    if info.u64("evicted_keys").is_some_and(|n| n > 0) {
-        tone = Tone::Warning;
-    }
-    Message::new(tone).header(title).fields(fields)
-}
-
-pub(crate) fn render_hitrate(rate: Option<HitRate>, threshold: f64) -> Message {
-    let Some(rate) = rate else {
-        return Message::text(
-            Tone::Warning,
-            "Redis INFO stats has no keyspace_hits/keyspace_misses.",
-        );
-    };
-    let Some(ratio) = rate.ratio() else {
-        return Message::new(Tone::Info)
-            .header("Redis hit rate: no lookups yet")
-            .fields([("keyspace_hits", "0"), ("keyspace_misses", "0")]);
-    };
-    let low = ratio < threshold;
-    let mut m = Message::new(if low { Tone::Warning } else { Tone::Success })
-        .header(format!("Redis hit rate {:.1}%", ratio * 100.0))
-        .fields([
-            ("keyspace_hits", rate.hits.to_string()),
-            ("keyspace_misses", rate.misses.to_string()),
-            ("warning below", format!("{:.0}%", threshold * 100.0)),
-        ]);
-    if low {
-        m = m.paragraph(format!(
-            "⚠️ The hit rate is below {:.0}%: possible cache penetration (runbook §4.5). \
-             Run `/va diagnose cache-penetration`.",
-            threshold * 100.0
-        ));
-    }
-    m.context("since the Redis server started (or its stats were last reset)")
-}
-
-pub(crate) fn render_slowlog(entries: &[SlowEntry]) -> Message {
-    if entries.is_empty() {
-        return Message::text(Tone::Info, "The Redis slow log is empty.");
-    }
-    let rows = entries
-        .iter()
-        .map(|e| {
-            vec![
-                e.id.to_string(),
-                format!("{:.2}", e.micros as f64 / 1000.0),
-                e.command.clone(),
-                e.client.clone(),
-            ]
-        })
-        .collect();
-    Message::new(Tone::Info)
-        .header(format!("Redis slow log ({} entries)", entries.len()))
-        .table(&["ID", "MS", "COMMAND", "CLIENT"], rows)
-}
-
-pub(crate) fn render_flushed(f: &Flushed) -> Message {
-    Message::new(Tone::Success)
-        .header(format!("Flushed Redis db {}", f.db))
-        .fields([
-            ("keys before", f.before.to_string()),
-            ("keys after", f.after.to_string()),
-        ])
-        .context("Only this database was flushed; other databases are untouched.")
 }
 
 #[cfg(test)]

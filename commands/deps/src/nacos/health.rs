@@ -1,30 +1,8 @@
-//! Nacos: `GET /nacos/v2/console/health/readiness` (v2 API), falling back to
-//! `/nacos/v1/console/health/readiness` on servers without it.
+//! `nacos health`: the readiness endpoint (v2, falling back to v1).
 
-use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
-use vabot_commands::message::{Message, Tone};
-use vabot_commands::ports::ExecError;
-
-use crate::http::{Http, excerpt, join};
-
-pub(crate) const WHAT: &str = "Nacos";
-
-/// The v2 open-API envelope: `{"code":0,"message":"success","data":"ok"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct V2Result<T> {
-    pub code: i64,
-    pub message: Option<String>,
-    pub data: Option<T>,
-}
-
-/// Readiness and liveness as Nacos reported them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Health {
-    pub ready: bool,
-    pub api: &'static str,
-    pub answer: String,
-}
+use super::*;
+use crate::executor::Inner;
+use vabot_commands::ports::Outcome;
 
 pub(crate) async fn health(http: &Http, base: &str) -> Result<Health, ExecError> {
     let v2 = http
@@ -85,4 +63,14 @@ pub(crate) fn render(h: &Health) -> Message {
         m = m.context("Next: `/va pods nacos`, `/va logs nacos --tail 200`");
     }
     m
+}
+
+pub(crate) async fn run(x: &Inner) -> Result<Outcome, ExecError> {
+    let base = x.nacos("nacos health")?;
+    let h = x.timed(WHAT, health(&x.http, base)).await?;
+    let summary = format!(
+        "nacos health: {}",
+        if h.ready { "ready" } else { "not ready" }
+    );
+    Ok(Outcome::reply(render(&h), summary))
 }

@@ -1,6 +1,9 @@
 //! Milvus: REST v2 `POST /v2/vectordb/collections/list` and `GET /healthz` on the metrics
 //! port (9091).
 
+pub(crate) mod collections;
+pub(crate) mod health;
+
 use serde::{Deserialize, Serialize};
 use vabot_commands::message::{Message, Tone};
 use vabot_commands::ports::ExecError;
@@ -99,36 +102,4 @@ pub(crate) async fn collections(
     let mut list = resp.data.unwrap_or_default();
     list.sort();
     Ok(list)
-}
-
-pub(crate) fn render_health(h: &Health) -> Message {
-    if h.healthy {
-        return Message::new(Tone::Success)
-            .header("Milvus is healthy")
-            .fields([("state", h.state.clone())]);
-    }
-    let mut m = Message::new(Tone::Danger)
-        .header("Milvus is unhealthy")
-        .fields([("state", h.state.clone())]);
-    if !h.unhealthy_components.is_empty() {
-        m = m.paragraph(format!(
-            "Components not healthy: {}",
-            h.unhealthy_components.join(", ")
-        ));
-    }
-    m.context("Next: `/va logs milvus --tail 200`, `/va pods milvus`")
-}
-
-pub(crate) fn render_collections(list: &[String]) -> Message {
-    if list.is_empty() {
-        return Message::new(Tone::Warning)
-            .header("Milvus has no collections in database `default`")
-            .context("RAG retrieval needs its collections; see runbook §4.4");
-    }
-    Message::new(Tone::Info)
-        .header(format!("Milvus collections ({})", list.len()))
-        .table(
-            &["COLLECTION"],
-            list.iter().map(|c| vec![c.clone()]).collect(),
-        )
 }

@@ -4,6 +4,10 @@
 //! refused connection until its acquire timeout, which would turn "down" into "slow";
 //! this pool connects directly so the first error is the real one.
 
+pub(crate) mod connections;
+pub(crate) mod slow;
+pub(crate) mod status;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -276,86 +280,6 @@ async fn longest_transaction(c: &mut PgConnection) -> Result<Option<Transaction>
         })
     })
     .transpose()
-}
-
-// === rendering ===
-
-pub(crate) fn render_status(s: &Status, warn_ratio: f64) -> Message {
-    let ratio = s.connections as f64 / (s.max_connections.max(1)) as f64;
-    let tone = if ratio >= warn_ratio {
-        Tone::Warning
-    } else {
-        Tone::Success
-    };
-    let longest = match &s.longest {
-        Some(t) => format!(
-            "{} (pid {}, {}, {}): {}",
-            duration(t.age_secs),
-            t.pid,
-            t.application,
-            t.state,
-            t.query
-        ),
-        None => "none open".into(),
-    };
-    Message::new(tone).header("PostgreSQL status").fields([
-        ("version", s.version.clone()),
-        ("uptime", duration(s.uptime_secs)),
-        (
-            "connections",
-            format!(
-                "{} / {} max_connections ({:.0}%)",
-                s.connections,
-                s.max_connections,
-                ratio * 100.0
-            ),
-        ),
-        ("longest transaction", longest),
-    ])
-}
-
-pub(crate) fn render_connections(groups: &[ConnectionGroup]) -> Message {
-    let total: i64 = groups.iter().map(|g| g.count).sum();
-    let rows = groups
-        .iter()
-        .map(|g| vec![g.state.clone(), g.application.clone(), g.count.to_string()])
-        .collect();
-    Message::new(Tone::Info)
-        .header(format!("PostgreSQL connections ({total})"))
-        .table(&["STATE", "APPLICATION", "COUNT"], rows)
-}
-
-pub(crate) fn render_slow(slow: &Slow) -> Message {
-    match slow {
-        Slow::NotInstalled => Message::new(Tone::Warning)
-            .header("pg_stat_statements is not installed")
-            .paragraph(
-                "Slow statements need the pg_stat_statements extension in this database: add it to \
-                 shared_preload_libraries and run `CREATE EXTENSION pg_stat_statements;`.",
-            ),
-        Slow::Statements(list) if list.is_empty() => Message::text(
-            Tone::Info,
-            "pg_stat_statements has no statements recorded yet.",
-        ),
-        Slow::Statements(list) => {
-            let rows = list
-                .iter()
-                .map(|s| {
-                    vec![
-                        format!("{:.1}", s.total_ms),
-                        format!("{:.2}", s.mean_ms),
-                        s.calls.to_string(),
-                        s.rows.to_string(),
-                        excerpt(&s.query, 80),
-                    ]
-                })
-                .collect();
-            Message::new(Tone::Info)
-                .header(format!("Slowest {} statements by total time", list.len()))
-                .table(&["TOTAL MS", "MEAN MS", "CALLS", "ROWS", "QUERY"], rows)
-                .context("from pg_stat_statements")
-        }
-    }
 }
 
 /// `93784.2` → `1d 2h 3m`.

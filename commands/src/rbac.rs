@@ -57,6 +57,14 @@ pub fn needs(command: &str) -> Vec<Need> {
         }
         "logs" => v.push(need("", "pods/log", &["get"])),
         "netpol" => v.push(need("networking.k8s.io", "networkpolicies", LIST)),
+        "svc" => v.push(need("", "services", LIST)),
+        // PVCs and events are listed like the caches do; nodes are cluster-scoped (the
+        // chart's ClusterRole).
+        "pvc" | "nodes" => {}
+        "env" => {
+            v.extend(WORKLOADS_GET.iter().cloned());
+            v.push(need("", "configmaps", GET));
+        }
         "top" => v.push(need("metrics.k8s.io", "pods", LIST)),
         "rollout status" => {
             v.extend(WORKLOADS_GET.iter().cloned());
@@ -94,7 +102,7 @@ pub fn needs(command: &str) -> Vec<Need> {
             "virtualservices",
             &["get", "list"],
         )),
-        "scale" => {
+        "scale" | "scale-all" | "stop" => {
             v.push(need(
                 "apps",
                 "deployments/scale",

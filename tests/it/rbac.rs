@@ -122,6 +122,11 @@ fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
         "netpol",
         "top pods",
         "top nodes",
+        "svc",
+        &format!("svc {prod}"),
+        "pvc",
+        "nodes",
+        "env agent-engine LOG_LEVEL",
         "rollout status agent-engine",
         "rollout history agent-engine",
         "rollout history nacos",
@@ -158,6 +163,10 @@ fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
         "envoyfilter delete rate-limit-filter",
         "undo",
         "scale agent-engine 0",
+        "undo",
+        "stop agent-engine",
+        "undo",
+        &format!("scale --all {prod} 2"),
         "undo",
     ];
     let mut out = Vec::new();

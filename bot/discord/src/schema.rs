@@ -6,14 +6,16 @@
 //! options (`<x>` required, `[x]` optional, `[--flag value]`, `[--switch]`, `key=<v>`).
 //! Discord allows at most 25 entries at the top level; when the natural layout has more,
 //! whole command families are folded into one group each (`deps`, `bot`, `log`), largest
-//! saving first, until it fits. The Kubernetes family is never folded: it is what people
-//! type during an incident.
+//! saving first, until it fits. The Kubernetes family is folded last and only in part: its
+//! one-word reads go under `show` (`/va show pods`, `/va show nodes`), while every write
+//! (`scale`, `rollback`, `undo`, …) and every multi-word group stays at the top.
 
 use serenity::all::{
     CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
     CreateCommandOption,
 };
 use vabot_commands::grammar::spec::{Family, SPECS, Spec};
+use vabot_commands::plan::RiskClass;
 
 /// Discord's limits on application commands.
 pub const MAX_CHOICES: usize = 25;
@@ -328,10 +330,24 @@ impl Schema {
 
     pub fn from_specs(specs: &'static [Spec]) -> Result<Self, SchemaError> {
         let mut folded: Vec<Family> = Vec::new();
+        let mut kube_reads = false;
         loop {
-            let leaves = layout(specs, &folded);
+            let leaves = layout(specs, &folded, kube_reads);
             let top = top_level(&leaves).len();
             if top <= MAX_CHOICES {
+                if kube_reads {
+                    // Folding the reads may have made room: give back the families that
+                    // now fit at the top again, the last folded first.
+                    while let Some(f) = folded.pop() {
+                        if top_level(&layout(specs, &folded, true)).len() > MAX_CHOICES {
+                            folded.push(f);
+                            break;
+                        }
+                    }
+                    return Ok(Self {
+                        leaves: layout(specs, &folded, true),
+                    });
+                }
                 return Ok(Self { leaves });
             }
             // Fold the family that saves the most top-level entries.
@@ -352,6 +368,7 @@ impl Schema {
                 .max_by_key(|(entries, _)| *entries);
             match best {
                 Some((entries, f)) if entries > 1 => folded.push(f),
+                _ if !kube_reads => kube_reads = true,
                 _ => return Err(SchemaError::TooLarge(top)),
             }
         }
@@ -384,6 +401,14 @@ impl Schema {
                 .iter()
                 .all(|l| Some(l.path[0].as_str()) != l.spec.name.split(' ').next());
             let description = match family {
+                _ if name == KUBE_READS => format!(
+                    "Kubernetes reads: {}",
+                    children
+                        .iter()
+                        .filter_map(|l| l.path.get(1).cloned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 Some(f) if folded => family_description(f).to_owned(),
                 _ => format!(
                     "{name}: {}",
@@ -497,7 +522,10 @@ fn quote(value: &str) -> String {
     }
 }
 
-fn layout(specs: &'static [Spec], folded: &[Family]) -> Vec<Leaf> {
+/// The group the one-word Kubernetes reads fold into.
+const KUBE_READS: &str = "show";
+
+fn layout(specs: &'static [Spec], folded: &[Family], kube_reads: bool) -> Vec<Leaf> {
     let groups: Vec<&str> = specs
         .iter()
         .filter(|s| !folded.contains(&s.family))
@@ -506,7 +534,13 @@ fn layout(specs: &'static [Spec], folded: &[Family]) -> Vec<Leaf> {
     specs
         .iter()
         .map(|spec| {
-            let path = if folded.contains(&spec.family) {
+            let one_word_read = spec.family == Family::Kube
+                && spec.risk == RiskClass::Read
+                && !spec.name.contains(' ')
+                && !groups.contains(&spec.name);
+            let path = if kube_reads && one_word_read {
+                vec![KUBE_READS.to_owned(), sanitize(spec.name)]
+            } else if folded.contains(&spec.family) {
                 vec![
                     family_group(spec.family).to_owned(),
                     sanitize(&spec.name.replace(' ', "-")),
@@ -760,14 +794,19 @@ mod tests {
     #[test]
     fn options_turn_back_into_the_text_the_grammar_parses() {
         let s = schema();
+        // A one-word read sits under `show` once the top level is full.
+        assert_eq!(s.leaf_of("logs").unwrap().path, vec!["show", "logs"]);
         let logs = vec![opt(
-            "logs",
-            V::SubCommand(vec![
-                opt("tail", V::Integer(100)),
-                opt("service", V::String("agent-engine".into())),
-                opt("previous", V::Boolean(true)),
-                opt("since", V::String("15m".into())),
-            ]),
+            "show",
+            V::SubCommandGroup(vec![opt(
+                "logs",
+                V::SubCommand(vec![
+                    opt("tail", V::Integer(100)),
+                    opt("service", V::String("agent-engine".into())),
+                    opt("previous", V::Boolean(true)),
+                    opt("since", V::String("15m".into())),
+                ]),
+            )]),
         )];
         assert_eq!(
             s.text_of(&data(logs)).unwrap(),
@@ -799,10 +838,12 @@ mod tests {
             s.text_of(&data(traffic)).unwrap(),
             "traffic agent-engine blue=20 green=80"
         );
+        // Wherever the layout puts it (the History family folds when the top level is full).
+        let path = &s.leaf_of("incident start").unwrap().path;
         let title = vec![opt(
-            "incident",
+            &path[0],
             V::SubCommandGroup(vec![opt(
-                "start",
+                &path[1],
                 V::SubCommand(vec![opt("title", V::String("5xx spike".into()))]),
             )]),
         )];

@@ -383,8 +383,7 @@ async fn autocomplete_offers_catalog_services_and_pending_approvals() {
             APPROVER,
             &[],
             CHANNEL,
-            group(
-                "bot",
+            command(
                 "approve",
                 json!([
                     {"name": "approval-id", "type": 3, "value": "", "focused": true}

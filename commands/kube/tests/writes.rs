@@ -410,3 +410,115 @@ async fn a_target_changed_after_the_plan_is_detected_before_execution() {
         "executed despite the change"
     );
 }
+
+async fn replicas_of(ns: &TestNs, name: &str) -> Option<i32> {
+    deployment(ns, name).await.spec.unwrap().replicas
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_is_approved_by_someone_else_scales_to_zero_and_undo_restores_the_count() {
+    let ns = TestNs::new("stop").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-s", 3).await;
+    let w = world(&ns.name, vec![service("svc-s", &ns.name)]).await;
+
+    let reply = w.say("alice", "stop svc-s").await;
+    let id = reply
+        .opened
+        .clone()
+        .expect("stop is destructive: an approval request");
+    let inv = invocation_of(&reply);
+    let card = collapse(
+        &reply
+            .messages
+            .iter()
+            .map(vabot_commands::message::render_text)
+            .collect::<String>(),
+    );
+    assert!(card.contains("replicas 3 → 0"), "{card}");
+    assert_eq!(
+        replicas_of(&ns, "svc-s").await,
+        Some(3),
+        "changed before approval"
+    );
+    // The requester's own vote does not count.
+    let own = w.text("alice", &format!("approve {id}")).await;
+    assert!(own.contains("someone else has to approve"), "{own}");
+    assert_eq!(replicas_of(&ns, "svc-s").await, Some(3));
+
+    let out = w.text("bob", &format!("approve {id}")).await;
+    assert!(
+        out.contains("Stopped") && out.contains("replicas 3 → 0"),
+        "{out}"
+    );
+    assert_eq!(replicas_of(&ns, "svc-s").await, Some(0));
+
+    // Stopping a stopped service is refused at once, with the way back.
+    let again = w.text("alice", "stop svc-s").await;
+    assert!(
+        again.contains("already stopped") && again.contains("/va scale svc-s"),
+        "{again}"
+    );
+
+    // Undo of a destructive change is approved like it.
+    let (_, undone) = w.approved(&format!("undo {inv}")).await;
+    assert!(undone.contains("replicas 0 → 3"), "{undone}");
+    assert_eq!(replicas_of(&ns, "svc-s").await, Some(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_all_lists_every_workload_in_one_approval_and_undo_puts_each_count_back() {
+    let ns = TestNs::new("scaleall").await;
+    for (name, n) in [("svc-a", 2), ("svc-b", 1), ("svc-c", 0)] {
+        two_revision_deployment(&ns.client, &ns.name, name, n).await;
+    }
+    let services = ["svc-a", "svc-b", "svc-c"]
+        .iter()
+        .map(|s| service(s, &ns.name))
+        .collect();
+    let w = world(&ns.name, services).await;
+
+    // kubectl's spelling; the plan names every workload it changes and the ones it leaves.
+    let reply = w.say("alice", &format!("scale --all {} 0", ns.name)).await;
+    let id = reply
+        .opened
+        .clone()
+        .expect("scale all is destructive: an approval request");
+    let inv = invocation_of(&reply);
+    let card = collapse(
+        &reply
+            .messages
+            .iter()
+            .map(vabot_commands::message::render_text)
+            .collect::<String>(),
+    );
+    assert!(card.contains("svc-a replicas 2 → 0"), "{card}");
+    assert!(card.contains("svc-b replicas 1 → 0"), "{card}");
+    assert!(card.contains("left alone: svc-c"), "{card}");
+    assert_eq!(
+        replicas_of(&ns, "svc-a").await,
+        Some(2),
+        "changed before approval"
+    );
+
+    // One approval runs the whole batch.
+    let out = w.text("bob", &format!("approve {id}")).await;
+    assert!(
+        out.contains("svc-a replicas 2 → 0") && out.contains("svc-b replicas 1 → 0"),
+        "{out}"
+    );
+    for name in ["svc-a", "svc-b", "svc-c"] {
+        assert_eq!(replicas_of(&ns, name).await, Some(0), "{name}");
+    }
+
+    let (_, undone) = w.approved(&format!("undo {inv}")).await;
+    assert!(undone.contains("svc-a replicas 0 → 2"), "{undone}");
+    assert_eq!(replicas_of(&ns, "svc-a").await, Some(2));
+    assert_eq!(replicas_of(&ns, "svc-b").await, Some(1));
+    assert_eq!(replicas_of(&ns, "svc-c").await, Some(0));
+
+    // A count beyond one workload's catalog bound is refused before anything is planned.
+    let over = w.text("alice", &format!("scale-all {} 25", ns.name)).await;
+    assert!(over.contains("at most 20 replicas"), "{over}");
+    let unknown = w.text("alice", "scale --all nowhere 1").await;
+    assert!(unknown.contains("unknown namespace `nowhere`"), "{unknown}");
+}

@@ -168,6 +168,17 @@ pub enum Command {
     Top {
         kind: TopKind,
     },
+    Svc {
+        namespace: Option<Namespace>,
+    },
+    Pvc {
+        namespace: Option<Namespace>,
+    },
+    Nodes,
+    Env {
+        service: String,
+        key: String,
+    },
     RolloutStatus {
         service: String,
     },
@@ -201,6 +212,14 @@ pub enum Command {
     Scale {
         service: String,
         replicas: u32,
+    },
+    /// Every catalog workload of one namespace to the same count.
+    ScaleAll {
+        namespace: Namespace,
+        replicas: u32,
+    },
+    Stop {
+        service: String,
     },
     Restart {
         service: String,
@@ -294,6 +313,10 @@ impl Command {
             Endpoints { .. } => "endpoints",
             Netpol { .. } => "netpol",
             Top { .. } => "top",
+            Svc { .. } => "svc",
+            Pvc { .. } => "pvc",
+            Nodes => "nodes",
+            Env { .. } => "env",
             RolloutStatus { .. } => "rollout status",
             RolloutHistory { .. } => "rollout history",
             Hpa { .. } => "hpa",
@@ -303,6 +326,8 @@ impl Command {
             ConfigSet { .. } => "config set",
             Istio { .. } => "istio",
             Scale { .. } => "scale",
+            ScaleAll { .. } => "scale-all",
+            Stop { .. } => "stop",
             Restart { .. } => "restart",
             Rollback { .. } => "rollback",
             SetImage { .. } => "set-image",
@@ -362,6 +387,8 @@ impl Command {
             | ConfigGet { service, .. }
             | ConfigSet { service, .. }
             | Scale { service, .. }
+            | Stop { service }
+            | Env { service, .. }
             | Restart { service }
             | Rollback { service, .. }
             | SetImage { service, .. }
@@ -425,6 +452,13 @@ impl Command {
             }
             | Command::Istio {
                 namespace: Some(ns),
+            }
+            | Command::ScaleAll { namespace: ns, .. }
+            | Command::Svc {
+                namespace: Some(ns),
+            }
+            | Command::Pvc {
+                namespace: Some(ns),
             } => Some(vec![ns.clone()]),
             Command::Health { .. }
             | Command::Netpol { .. }
@@ -432,6 +466,9 @@ impl Command {
             | Command::Events { .. }
             | Command::Hpa { .. }
             | Command::Top { .. }
+            | Command::Svc { .. }
+            | Command::Pvc { .. }
+            | Command::Nodes
             | Command::Diagnose { .. } => Some(catalog.all_namespaces()),
             Command::EnvoyFilterDelete { .. } => Some(vec![catalog.namespaces.apps.clone()]),
             Command::Prom { .. } => Some(vec![catalog.namespaces.apps.clone()]),

@@ -84,6 +84,21 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
             };
             Command::Top { kind }
         }
+        "svc" => Command::Svc {
+            namespace: opt_ns(spec, &mut a, c)?,
+        },
+        "pvc" => Command::Pvc {
+            namespace: opt_ns(spec, &mut a, c)?,
+        },
+        "nodes" => Command::Nodes,
+        "env" => {
+            let service = svc(spec, &mut a, c)?;
+            let key = a.required("the variable's name (e.g. LOG_LEVEL)")?;
+            Command::Env {
+                service,
+                key: values::env_name(spec, &key)?,
+            }
+        }
         "rollout status" => Command::RolloutStatus {
             service: svc(spec, &mut a, c)?,
         },
@@ -178,6 +193,36 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
                 service,
             }
         }
+        "scale-all" => {
+            let t = a.required("a namespace")?;
+            let Some(namespace) = opt_ns(spec, &mut Args::new(spec, vec![t]), c)? else {
+                return Err(ParseError::missing(spec, "a namespace"));
+            };
+            let n = a.required("a replica count")?;
+            let services: Vec<_> = c
+                .services
+                .iter()
+                .filter(|s| s.namespace == namespace)
+                .collect();
+            if services.is_empty() {
+                return Err(ParseError::invalid(
+                    spec,
+                    format!("the catalog has no workloads in {namespace}"),
+                ));
+            }
+            // Every workload's bounds must allow the count; the first that does not is named.
+            let mut replicas = 0;
+            for s in services {
+                replicas = values::replicas(spec, s, &n)?;
+            }
+            Command::ScaleAll {
+                namespace,
+                replicas,
+            }
+        }
+        "stop" => Command::Stop {
+            service: svc(spec, &mut a, c)?,
+        },
         "restart" => Command::Restart {
             service: svc(spec, &mut a, c)?,
         },

@@ -54,7 +54,12 @@ pub fn parse(text: &str, catalog: &Catalog) -> Result<Command, ParseError> {
             suggestions: vec!["help".into()],
         });
     }
-    let verb = tokens.remove(0).to_ascii_lowercase();
+    let mut verb = tokens.remove(0).to_ascii_lowercase();
+    // `scale --all <ns> <n>`, kubectl's spelling, is `scale-all`.
+    if verb == "scale" && tokens.first().is_some_and(|t| t == "--all") {
+        tokens.remove(0);
+        verb = "scale-all".into();
+    }
     let subs: Vec<&'static Spec> = spec::specs_of(&verb).collect();
     if subs.is_empty() {
         let verbs = spec::verbs();

@@ -144,6 +144,42 @@ pub static SPECS: &[Spec] = &[
         "§2.1"
     ),
     spec!(
+        "svc",
+        "[namespace]",
+        "Services: type, ports, selector and ready endpoints (empty ones first)",
+        "svc voiceassistant-prod",
+        Read,
+        Kube,
+        "§4.2"
+    ),
+    spec!(
+        "pvc",
+        "[namespace]",
+        "PersistentVolumeClaims: status, capacity, class; why a claim is Pending",
+        "pvc voiceassistant-prod",
+        Read,
+        Kube,
+        "§4.1"
+    ),
+    spec!(
+        "nodes",
+        "",
+        "Nodes: ready, schedulable, roles, allocatable, version; pods waiting for room",
+        "nodes",
+        Read,
+        Kube,
+        "§5.3"
+    ),
+    spec!(
+        "env",
+        "<service> <KEY>",
+        "Whether the template and each running pod carry a variable, and from where",
+        "env agent-engine LOG_LEVEL",
+        Read,
+        Kube,
+        "§6.1"
+    ),
+    spec!(
         "rollout status",
         "<service>",
         "Rollout progress, like kubectl rollout status",
@@ -223,6 +259,24 @@ pub static SPECS: &[Spec] = &[
         Write,
         Kube,
         "§5.1"
+    ),
+    spec!(
+        "scale-all",
+        "<namespace> <replicas>",
+        "Scale every catalog workload of a namespace at once (also typed `scale --all`); one approval for the batch",
+        "scale-all voiceassistant-prod 0",
+        Destructive,
+        Kube,
+        "§1.4 §5.1"
+    ),
+    spec!(
+        "stop",
+        "<service>",
+        "Scale a service to 0 (undo restores its replica count)",
+        "stop notification-service",
+        Destructive,
+        Kube,
+        "§1.4"
     ),
     spec!(
         "restart",

@@ -294,3 +294,23 @@ pub fn config_key(spec: &'static Spec, token: &str) -> Result<String, ParseError
         ))
     }
 }
+
+/// An environment variable's name: letters, digits, '_', '-' and '.', not starting with a digit.
+pub fn env_name(spec: &'static Spec, token: &str) -> Result<String, ParseError> {
+    let ok = !token.is_empty()
+        && token.len() <= 253
+        && !token.starts_with(|c: char| c.is_ascii_digit())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(token.to_owned())
+    } else {
+        Err(ParseError::invalid(
+            spec,
+            format!(
+                "`{token}` is not an environment variable name: use letters, digits, '_', '-' and '.', not starting with a digit (e.g. LOG_LEVEL)"
+            ),
+        ))
+    }
+}

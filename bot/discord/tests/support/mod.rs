@@ -245,6 +245,17 @@ impl World {
     }
 }
 
+/// A command's options wherever the generated layout puts it (`approve` or `bot approve`,
+/// `pods` or `show pods`: families fold as the catalogue grows).
+pub fn command(spec: &str, options: Value) -> Value {
+    let schema = vabot_discord::Schema::generate().expect("the /va schema");
+    match schema.leaf_of(spec).expect("a leaf").path.as_slice() {
+        [leaf] => sub(leaf, options),
+        [g, leaf] => group(g, leaf, options),
+        other => panic!("unexpected path {other:?}"),
+    }
+}
+
 pub fn sub(name: &str, options: Value) -> Value {
     json!([{"name": name, "type": 1, "options": options}])
 }

@@ -25,6 +25,7 @@ mod config_get;
 mod config_set;
 mod describe;
 mod endpoints;
+mod env;
 mod envoyfilter_delete;
 mod events;
 mod health;
@@ -34,13 +35,18 @@ mod hpa_set;
 mod istio;
 mod logs;
 mod netpol;
+mod nodes;
 mod pods;
+mod pvc;
 mod restart;
 mod rollback;
 mod rollout_history;
 mod rollout_status;
 mod scale;
+mod scale_all;
 mod set_image;
+mod stop;
+mod svc;
 mod top;
 mod traffic;
 mod undo;
@@ -83,6 +89,10 @@ pub(crate) async fn read(inner: &Inner, command: &Command) -> Result<Outcome, Ex
             netpol::netpol(&ctx, &ns).await?
         }
         Command::Top { kind } => top::top(inner, &ctx, *kind).await?,
+        Command::Svc { namespace } => svc::svc(&ctx, &namespaces(inner, namespace)).await?,
+        Command::Pvc { namespace } => pvc::pvc(&ctx, &namespaces(inner, namespace)).await?,
+        Command::Nodes => nodes::nodes(&ctx, &all_ns(inner)).await?,
+        Command::Env { service, key } => env::env(&ctx, inner.service(service)?, key).await?,
         Command::RolloutStatus { service } => {
             rollout_status::rollout_status(&ctx, inner.service(service)?).await?
         }
@@ -121,6 +131,11 @@ pub(crate) async fn write(
         Command::Scale { service, replicas } => {
             scale::scale(ctx, inner.service(service)?, i32_of(*replicas)?, expect).await
         }
+        Command::ScaleAll {
+            namespace,
+            replicas,
+        } => scale_all::scale_all(inner, ctx, namespace, i32_of(*replicas)?, expect).await,
+        Command::Stop { service } => stop::stop(ctx, inner.service(service)?, expect).await,
         Command::Restart { service } => {
             restart::restart(ctx, inner.service(service)?, expect).await
         }
@@ -180,6 +195,13 @@ pub(crate) async fn write(
     }
 }
 
+/// The namespace given, or every namespace vabot manages.
+fn namespaces(inner: &Inner, ns: &Option<vabot_commands::model::Namespace>) -> Vec<String> {
+    ns.as_ref()
+        .map(|n| vec![n.as_str().to_owned()])
+        .unwrap_or_else(|| all_ns(inner))
+}
+
 pub(crate) fn all_ns(inner: &Inner) -> Vec<String> {
     let mut v: Vec<String> = inner
         .catalog()
@@ -201,6 +223,8 @@ pub(crate) enum Restore {
         name: String,
         replicas: i32,
     },
+    /// Several workloads' counts (`scale all`), restored together.
+    Scales { workloads: Vec<ScaleItem> },
     /// A workload's pod template (and, for rollbacks, its annotations).
     Template {
         kind: WorkloadKind,
@@ -240,6 +264,15 @@ pub(crate) enum Restore {
         namespace: String,
         name: String,
     },
+}
+
+/// One workload's replica count in a [`Restore::Scales`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ScaleItem {
+    pub kind: WorkloadKind,
+    pub namespace: String,
+    pub name: String,
+    pub replicas: i32,
 }
 
 /// What a write did or would do.

@@ -15,7 +15,7 @@ use super::restart::{restart_workload, restarted_at};
 use super::scale::apply_scale;
 use super::traffic::weights_text;
 use super::workload::{json_patch, load_named, patch_workload, template_restore};
-use super::{Done, Restore, check, fp_of, params, target};
+use super::{Done, Restore, ScaleItem, check, fp_of, params, target};
 use crate::revisions::image_of;
 use crate::{Ctx, redact};
 
@@ -92,6 +92,58 @@ pub(crate) async fn undo(
                     replicas: wl.replicas,
                 },
                 after: json!({"replicas": replicas}),
+            })
+        }
+        Restore::Scales { workloads } => {
+            let mut loaded = Vec::new();
+            for item in &workloads {
+                loaded.push((
+                    load_named(ctx, item.kind, &item.namespace, &item.name).await?,
+                    item.replicas,
+                ));
+            }
+            let fingerprint = loaded
+                .iter()
+                .map(|(w, _)| format!("{}={}", w.name, w.fingerprint))
+                .collect::<Vec<_>>()
+                .join(";");
+            check(expect, &fingerprint, "the scaled workloads")?;
+            for (wl, replicas) in &loaded {
+                apply_scale(ctx, wl, *replicas, dry).await?;
+            }
+            let ns = workloads
+                .first()
+                .map(|w| w.namespace.clone())
+                .unwrap_or_default();
+            Ok(Done {
+                summary: summary(format!("scale {} workloads back", loaded.len())),
+                done_title: "Undone on".into(),
+                target: target("Workloads", &ns, "all"),
+                changes: loaded
+                    .iter()
+                    .map(|(w, r)| {
+                        (
+                            format!("{} replicas", w.name),
+                            w.replicas.to_string(),
+                            r.to_string(),
+                        )
+                    })
+                    .collect(),
+                fingerprint,
+                notes: Vec::new(),
+                risk: RiskClass::Write,
+                before: Restore::Scales {
+                    workloads: loaded
+                        .iter()
+                        .map(|(w, _)| ScaleItem {
+                            kind: w.kind,
+                            namespace: w.ns.clone(),
+                            name: w.name.clone(),
+                            replicas: w.replicas,
+                        })
+                        .collect(),
+                },
+                after: json!({"workloads": workloads.len()}),
             })
         }
         Restore::Template {

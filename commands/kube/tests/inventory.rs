@@ -1,0 +1,252 @@
+//! The inventory reads (`svc`, `pvc`, `nodes`, `env`) against the real control plane, each
+//! in a namespace of its own with objects made to show the interesting cases: a Service
+//! with no ready endpoint, a claim that cannot bind, a pod no node can take, a pod that
+//! started before its ConfigMap changed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a panic is a failed test
+
+mod common;
+
+use common::*;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service as KubeService,
+};
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+async fn create<K>(client: &Client, ns: Option<&str>, v: Value) -> K
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns.unwrap_or("default"));
+    api.create(&PostParams::default(), &serde_json::from_value(v).unwrap())
+        .await
+        .expect("create")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn svc_lists_ports_selectors_and_puts_services_without_ready_endpoints_first() {
+    let ns = TestNs::new("svc").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-a", 2).await;
+    for (name, app) in [("svc-a", "svc-a"), ("orphan", "nobody")] {
+        create::<KubeService>(
+            &ns.client,
+            Some(&ns.name),
+            json!({"metadata": {"name": name}, "spec": {"selector": {"app": app},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
+        )
+        .await;
+    }
+    let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
+    // The EndpointSlice controller fills svc-a's slice with its two ready pods.
+    let mut text = String::new();
+    for _ in 0..40 {
+        text = w.text("carol", &format!("svc {}", ns.name)).await;
+        if text.contains("2 of 2 ready") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        text.contains(&format!(
+            "{}/svc-a ClusterIP 80→8080/TCP app=svc-a 2 of 2 ready",
+            ns.name
+        )),
+        "{text}"
+    );
+    let orphan = text.find("/orphan").expect("orphan listed");
+    assert!(
+        orphan < text.find("/svc-a ").unwrap(),
+        "the empty Service comes first: {text}"
+    );
+    assert!(
+        text.contains("⚠ none: no pod matches the selector"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 Service(s) have no ready endpoint"),
+        "{text}"
+    );
+    // An unknown namespace is refused with the ones vabot manages.
+    let bad = w.text("carol", "svc nowhere").await;
+    assert!(bad.contains("unknown namespace `nowhere`"), "{bad}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pvc_shows_bound_claims_and_says_why_a_pending_one_is_not_bound() {
+    let ns = TestNs::new("pvc").await;
+    let pv_name = format!("{}-pv", ns.name);
+    let pvs: Api<PersistentVolume> = Api::all(ns.client.clone());
+    pvs.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": pv_name},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "manual", "hostPath": {"path": "/tmp/vabot-pv"},
+                "claimRef": {"namespace": ns.name, "name": "data"}}}))
+        .unwrap(),
+    )
+    .await
+    .expect("pv");
+    for (name, class) in [("data", "manual"), ("stuck", "no-such-class")] {
+        create::<PersistentVolumeClaim>(
+            &ns.client,
+            Some(&ns.name),
+            json!({"metadata": {"name": name}, "spec": {"accessModes": ["ReadWriteOnce"],
+                "storageClassName": class, "resources": {"requests": {"storage": "1Gi"}}}}),
+        )
+        .await;
+    }
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait_until("the claim to bind", || async {
+        claims
+            .get("data")
+            .await
+            .ok()
+            .and_then(|c| c.status?.phase)
+            .as_deref()
+            == Some("Bound")
+    })
+    .await;
+    let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
+    let text = w.text("carol", &format!("pvc {}", ns.name)).await;
+    assert!(text.contains(": 1 not bound"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}/data Bound 1Gi ReadWriteOnce manual {pv_name}",
+            ns.name
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}/stuck ⚠ Pending 1Gi (requested)", ns.name)),
+        "{text}"
+    );
+    assert!(
+        text.find("/stuck").unwrap() < text.find("/data").unwrap(),
+        "{text}"
+    );
+    let _ = pvs.delete(&pv_name, &DeleteParams::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_match_the_api_and_name_the_pod_that_no_node_can_take() {
+    let ns = TestNs::new("nodes").await;
+    create::<Pod>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": "homeless"}, "spec": {
+            "nodeSelector": {"vabot.dev/pool": "does-not-exist"},
+            "containers": [{"name": "c", "image": "registry.local/c:1"}]}}),
+    )
+    .await;
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait_until("the scheduler to give up on the pod", || async {
+        pods.get("homeless")
+            .await
+            .ok()
+            .and_then(|p| p.status?.conditions)
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "PodScheduled" && c.status == "False")
+            })
+    })
+    .await;
+    let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
+    let text = w.text("carol", "nodes").await;
+    let nodes = Api::<Node>::all(ns.client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items;
+    assert!(text.contains(&format!("{} node(s)", nodes.len())), "{text}");
+    for n in &nodes {
+        assert!(text.contains(n.metadata.name.as_deref().unwrap()), "{text}");
+    }
+    assert!(text.contains("1 pod(s) wait for room"), "{text}");
+    assert!(
+        text.contains(&format!("{}/homeless: 0/", ns.name)),
+        "{text}"
+    );
+    assert!(
+        text.contains("node affinity/selector"),
+        "the scheduler's reason: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_says_where_a_variable_comes_from_hides_secret_values_and_flags_pods_older_than_their_configmap()
+ {
+    let ns = TestNs::new("env").await;
+    create::<ConfigMap>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": "svc-e-config"}, "data": {"LOG_LEVEL": "info", "FEATURE_X": "on"}}),
+    )
+    .await;
+    let mut d = deployment_json("svc-e", "registry.local/svc-e:1", 1, "env test");
+    d["spec"]["template"]["spec"]["containers"][0]["env"] = json!([
+        {"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "svc-e-config", "key": "LOG_LEVEL"}}},
+        {"name": "API_TOKEN", "value": "tok-3f9a8b7c6d5e4f3a2b1c"},
+        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "svc-e-secret", "key": "password"}}}
+    ]);
+    d["spec"]["template"]["spec"]["containers"][0]["envFrom"] =
+        json!([{"configMapRef": {"name": "svc-e-config"}}]);
+    create::<Deployment>(&ns.client, Some(&ns.name), d).await;
+    wait_rolled_out(&ns.client, &ns.name, "svc-e").await;
+    let w = world(&ns.name, vec![service("svc-e", &ns.name)]).await;
+
+    let level = w.text("carol", "env svc-e LOG_LEVEL").await;
+    assert!(
+        level.contains("svc-e: `info` — from ConfigMap svc-e-config key LOG_LEVEL = `info`"),
+        "{level}"
+    );
+    assert!(level.contains("as the template"), "{level}");
+    let from_all = w.text("carol", "env svc-e FEATURE_X").await;
+    assert!(
+        from_all.contains("envFrom ConfigMap svc-e-config = `on`"),
+        "{from_all}"
+    );
+    let token = w.text("carol", "env svc-e API_TOKEN").await;
+    assert!(
+        !token.contains("tok-3f9a8b7c6d5e4f3a2b1c"),
+        "a secret-looking value was shown: {token}"
+    );
+    assert!(token.contains("literal"), "{token}");
+    let password = w.text("carol", "env svc-e DB_PASSWORD").await;
+    assert!(
+        password.contains("Secret svc-e-secret key password (value not shown)"),
+        "{password}"
+    );
+    let missing = w.text("carol", "env svc-e NOPE").await;
+    assert!(
+        missing.contains("NOPE in Deployment") && missing.contains(": not set"),
+        "{missing}"
+    );
+    let bad = w.text("carol", "env svc-e 9LIVES").await;
+    assert!(bad.contains("not an environment variable name"), "{bad}");
+
+    // The ConfigMap changes after the pod started: the pod still has the old value.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
+        .patch(
+            "svc-e-config",
+            &PatchParams::apply("vabot-test"),
+            &Patch::Merge(json!({"data": {"LOG_LEVEL": "debug"}})),
+        )
+        .await
+        .unwrap();
+    let stale = w.text("carol", "env svc-e LOG_LEVEL").await;
+    assert!(stale.contains("= `debug`"), "{stale}");
+    assert!(
+        stale.contains("started before the ConfigMap changed")
+            && stale.contains("/va restart svc-e"),
+        "{stale}"
+    );
+}

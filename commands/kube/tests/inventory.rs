@@ -250,3 +250,97 @@ async fn env_says_where_a_variable_comes_from_hides_secret_values_and_flags_pods
         "{stale}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_shows_init_containers_and_the_state_of_each_claim_a_pod_mounts() {
+    let ns = TestNs::new("describe").await;
+    create::<PersistentVolumeClaim>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": "stuck"}, "spec": {"accessModes": ["ReadWriteOnce"],
+            "storageClassName": "no-such-class", "resources": {"requests": {"storage": "1Gi"}}}}),
+    )
+    .await;
+    let mut d = deployment_json("svc-d", "registry.local/svc-d:1", 1, "describe test");
+    d["spec"]["template"]["spec"]["initContainers"] = json!([
+        {"name": "wait-for-db", "image": "registry.local/wait:1"}
+    ]);
+    d["spec"]["template"]["spec"]["volumes"] = json!([
+        {"name": "data", "persistentVolumeClaim": {"claimName": "stuck"}}
+    ]);
+    create::<Deployment>(&ns.client, Some(&ns.name), d).await;
+    let pods: Api<Pod> = Api::namespaced(ns.client.clone(), &ns.name);
+    wait_until("the pod to exist", || async {
+        pods.list(&ListParams::default().labels("app=svc-d"))
+            .await
+            .is_ok_and(|l| !l.items.is_empty())
+    })
+    .await;
+    let pod = pods
+        .list(&ListParams::default().labels("app=svc-d"))
+        .await
+        .unwrap()
+        .items[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let w = world(&ns.name, vec![service("svc-d", &ns.name)]).await;
+
+    let svc = w.text("carol", "describe svc-d").await;
+    assert!(
+        svc.contains("init container wait-for-db registry.local/wait:1"),
+        "{svc}"
+    );
+    assert!(svc.contains("volume data PVC stuck"), "{svc}");
+
+    let text = w.text("carol", &format!("describe {pod}")).await;
+    assert!(text.contains("init container wait-for-db"), "{text}");
+    assert!(
+        text.contains("⚠ PVC stuck: Pending"),
+        "the claim's state: {text}"
+    );
+    assert!(
+        !text.contains("volume data PVC stuck\n"),
+        "the bare template line is replaced: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netpol_shows_ingress_and_egress_peers_with_their_ports() {
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    let ns = TestNs::new("netpol").await;
+    create::<NetworkPolicy>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": "agent-engine-traffic"}, "spec": {
+            "podSelector": {"matchLabels": {"app": "agent-engine"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "voice-gateway"}}}],
+                         "ports": [{"protocol": "TCP", "port": 8080}]}],
+            "egress": [
+                {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+                 "ports": [{"protocol": "UDP", "port": 53}]},
+                {"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                 "ports": [{"protocol": "TCP", "port": 5432}]}
+            ]}}),
+    )
+    .await;
+    create::<NetworkPolicy>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": "deny-egress"}, "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}),
+    )
+    .await;
+    let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
+    let text = w.text("carol", &format!("netpol {}", ns.name)).await;
+    assert!(
+        text.contains("app=agent-engine Ingress,Egress app=voice-gateway on TCP/8080"),
+        "{text}"
+    );
+    assert!(text.contains("ns kubernetes.io/metadata.name=kube-system on UDP/53; 10.0.0.0/8 except 10.1.0.0/16 on TCP/5432"), "{text}");
+    assert!(
+        text.contains("(all pods) Egress (not restricted) deny all"),
+        "{text}"
+    );
+}

@@ -1,9 +1,11 @@
-//! `describe <service|pod>`: spec summary, resources, conditions and recent events.
+//! `describe <service|pod>`: spec summary, resources, init containers, volumes and their
+//! claims, conditions and recent events.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodTemplateSpec};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
 use vabot_commands::catalog::WorkloadKind;
 use vabot_commands::grammar::Target;
 use vabot_commands::message::{Message, Tone};
@@ -41,8 +43,99 @@ pub(crate) fn template_lines(t: &PodTemplateSpec) -> Vec<(String, String)> {
                 ));
             }
         }
+        // Init containers run first, in order: one that never finishes holds the pod in
+        // Init (a dependency not ready, runbook §4.1).
+        for c in spec.init_containers.iter().flatten() {
+            out.push((
+                format!("init container {}", c.name),
+                c.image.clone().unwrap_or_default(),
+            ));
+        }
+        for v in spec.volumes.iter().flatten() {
+            if let Some(claim) = &v.persistent_volume_claim {
+                out.push((
+                    format!("volume {}", v.name),
+                    format!("PVC {}", claim.claim_name),
+                ));
+            }
+        }
     }
     out
+}
+
+/// The claims a pod mounts, with their phase and size (Pending is why a pod waits).
+async fn claim_lines(ctx: &Ctx, ns: &str, p: &Pod) -> Result<Vec<(String, String)>, ExecError> {
+    let claims: Vec<(String, String)> = p
+        .spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .map(|c| (v.name.clone(), c.claim_name.clone()))
+        })
+        .collect();
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let list = ctx
+        .op("list", "persistentvolumeclaims", ns, "")
+        .run(api.list(&ListParams::default()))
+        .await?
+        .items;
+    Ok(claims
+        .into_iter()
+        .map(|(volume, claim)| {
+            let found = list.iter().find(|c| c.name_any() == claim);
+            let state = match found.and_then(|c| c.status.clone()) {
+                Some(st) => {
+                    let phase = st.phase.unwrap_or_else(|| "Unknown".into());
+                    let size = st
+                        .capacity
+                        .and_then(|c| c.get("storage").map(|q| q.0.clone()))
+                        .map(|s| format!(" {s}"))
+                        .unwrap_or_default();
+                    if phase == "Bound" {
+                        format!("PVC {claim}: Bound{size}")
+                    } else {
+                        format!("⚠ PVC {claim}: {phase} (`/va pvc {ns}` says why)")
+                    }
+                }
+                None => format!("⚠ PVC {claim}: does not exist"),
+            };
+            (format!("volume {volume}"), state)
+        })
+        .collect())
+}
+
+/// Each init container's state: the one still running or failing is what the pod waits on.
+fn init_rows(p: &Pod) -> Vec<Vec<String>> {
+    p.status
+        .iter()
+        .flat_map(|s| s.init_container_statuses.iter().flatten())
+        .map(|c| {
+            let state = c.state.clone().unwrap_or_default();
+            let text = if let Some(t) = state.terminated {
+                if t.exit_code == 0 {
+                    "Completed".to_owned()
+                } else {
+                    format!(
+                        "⚠ exited {} ({})",
+                        t.exit_code,
+                        t.reason.unwrap_or_else(|| "Error".into())
+                    )
+                }
+            } else if let Some(w) = state.waiting {
+                format!("⚠ waiting: {}", w.reason.unwrap_or_else(|| "-".into()))
+            } else if state.running.is_some() {
+                "⚠ running: the pod waits for it to finish".to_owned()
+            } else {
+                "-".to_owned()
+            };
+            vec![c.name.clone(), text, c.restart_count.to_string()]
+        })
+        .collect()
 }
 
 pub(crate) async fn describe(
@@ -54,6 +147,7 @@ pub(crate) async fn describe(
     let ns = svc.namespace.as_str();
     match target {
         Target::Service(_) => {
+            let mut claim_templates = Vec::new();
             let (kind, replicas, ready, template, conditions, strategy) = match svc.kind {
                 WorkloadKind::Deployment => {
                     let d = get_deployment(ctx, svc).await?;
@@ -84,6 +178,21 @@ pub(crate) async fn describe(
                 WorkloadKind::StatefulSet => {
                     let s = get_statefulset(ctx, svc).await?;
                     let spec = s.spec.clone().unwrap_or_default();
+                    for t in spec.volume_claim_templates.iter().flatten() {
+                        let ts = t.spec.clone().unwrap_or_default();
+                        let size = ts
+                            .resources
+                            .and_then(|r| r.requests)
+                            .and_then(|r| r.get("storage").map(|q| q.0.clone()))
+                            .unwrap_or_else(|| "-".into());
+                        claim_templates.push((
+                            format!("claim template {}", t.name_any()),
+                            format!(
+                                "{size}, class {}",
+                                ts.storage_class_name.unwrap_or_else(|| "(default)".into())
+                            ),
+                        ));
+                    }
                     let st = s.status.clone().unwrap_or_default();
                     (
                         "StatefulSet",
@@ -114,6 +223,7 @@ pub(crate) async fn describe(
                 ("Strategy".into(), strategy),
             ];
             fields.extend(template_lines(&template));
+            fields.extend(claim_templates);
             let mut m = Message::new(Tone::Info)
                 .header(format!("{kind} {ns}/{}", svc.name))
                 .fields(fields);
@@ -143,6 +253,11 @@ pub(crate) async fn describe(
                 metadata: None,
                 spec: p.spec.clone(),
             }));
+            let claims = claim_lines(ctx, ns, &p).await?;
+            // The template's "volume X: PVC c" lines, now with the claim's state.
+            fields.retain(|(k, _)| !claims.iter().any(|(ck, _)| ck == k));
+            fields.extend(claims);
+            let init = init_rows(&p);
             let conditions: Vec<Vec<String>> = p
                 .status
                 .as_ref()
@@ -161,6 +276,9 @@ pub(crate) async fn describe(
             let mut m = Message::new(Tone::Info)
                 .header(format!("Pod {ns}/{pod}"))
                 .fields(fields);
+            if !init.is_empty() {
+                m = m.table(&["INIT CONTAINER", "STATE", "RESTARTS"], init);
+            }
             if !conditions.is_empty() {
                 m = m.table(&["CONDITION", "STATUS", "REASON", "MESSAGE"], conditions);
             }

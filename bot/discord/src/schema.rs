@@ -190,7 +190,7 @@ fn arg_tokens(args: &str) -> Vec<String> {
 }
 
 fn numeric(placeholder: &str) -> bool {
-    matches!(placeholder, "n" | "m" | "replicas" | "db")
+    matches!(placeholder, "n" | "m" | "replicas" | "db" | "percent")
 }
 
 fn completion_for(alternatives: &[&str]) -> Option<Completion> {

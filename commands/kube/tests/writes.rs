@@ -522,3 +522,99 @@ async fn scale_all_lists_every_workload_in_one_approval_and_undo_puts_each_count
     let unknown = w.text("alice", "scale --all nowhere 1").await;
     assert!(unknown.contains("unknown namespace `nowhere`"), "{unknown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hpa_set_changes_utilisation_targets_keeps_other_metrics_and_undo_restores_them() {
+    let ns = TestNs::new("hpatarget").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-t", 1).await;
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(ns.client.clone(), &ns.name);
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": "svc-t-hpa"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "svc-t"},
+                "minReplicas": 1, "maxReplicas": 4,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut svc = service("svc-t", &ns.name);
+    svc.hpa = Some("svc-t-hpa".into());
+    let w = world(&ns.name, vec![svc]).await;
+    let targets = |h: &HorizontalPodAutoscaler| {
+        h.spec
+            .metrics
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| m.resource.clone())
+            .map(|r| (r.name, r.target.average_utilization))
+            .collect::<Vec<_>>()
+    };
+
+    let reply = w.say("alice", "hpa set svc-t cpu=55 memory=80").await;
+    let inv = invocation_of(&reply);
+    let text = collapse(
+        &reply
+            .messages
+            .iter()
+            .map(vabot_commands::message::render_text)
+            .collect::<String>(),
+    );
+    assert!(
+        text.contains("cpu target 70% → 55%") && text.contains("memory target none → 80%"),
+        "{text}"
+    );
+    let h = api.get("svc-t-hpa").await.unwrap();
+    assert_eq!(
+        targets(&h),
+        vec![("cpu".into(), Some(55)), ("memory".into(), Some(80))]
+    );
+    assert_eq!(
+        (h.spec.min_replicas, h.spec.max_replicas),
+        (Some(1), 4),
+        "bounds kept"
+    );
+
+    // Only max: the metrics are left as they are.
+    let max = w.text("alice", "hpa set svc-t max=6").await;
+    assert!(
+        max.contains("maxReplicas 4 → 6") && !max.contains("minReplicas"),
+        "{max}"
+    );
+    let h = api.get("svc-t-hpa").await.unwrap();
+    assert_eq!(h.spec.max_replicas, 6);
+    assert_eq!(targets(&h).len(), 2);
+    // A min above the current max is refused before anything is sent.
+    let over = w.text("alice", "hpa set svc-t min=7").await;
+    assert!(
+        over.contains("not a valid range") && over.contains("max=6"),
+        "{over}"
+    );
+
+    let undone = w.text("alice", &format!("undo {inv}")).await;
+    assert!(
+        undone.contains("cpu target 55% → 70%") && undone.contains("memory target 80% → none"),
+        "{undone}"
+    );
+    let h = api.get("svc-t-hpa").await.unwrap();
+    assert_eq!(targets(&h), vec![("cpu".into(), Some(70))]);
+
+    // With a service, `hpa` shows the controller's conditions (no metrics API here, so it
+    // cannot compute a utilisation) and its events.
+    let mut shown = String::new();
+    for _ in 0..120 {
+        shown = w.text("carol", "hpa svc-t").await;
+        if shown.contains("ScalingActive") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(shown.contains("AbleToScale"), "{shown}");
+    assert!(
+        shown.contains("ScalingActive False FailedGetResourceMetric"),
+        "{shown}"
+    );
+}

@@ -188,10 +188,15 @@ pub enum Command {
     Hpa {
         service: Option<String>,
     },
+    /// Any of the bounds and the resource utilisation targets; at least one.
     HpaSet {
         service: String,
-        min: u32,
-        max: u32,
+        min: Option<u32>,
+        max: Option<u32>,
+        #[serde(default)]
+        cpu: Option<u32>,
+        #[serde(default)]
+        memory: Option<u32>,
     },
     HpaDisable {
         service: String,

@@ -111,39 +111,57 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
         "hpa set" => {
             let service = svc(spec, &mut a, c)?;
             let max_bound = c.get(&service).map(|s| s.max_replicas).unwrap_or(100);
-            let (mut min, mut max) = (None, None);
+            let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
             while let Some(t) = a.optional() {
                 let Some((k, v)) = t.split_once('=') else {
                     return Err(ParseError::invalid(
                         spec,
-                        format!("expected min=<n> or max=<n>, got `{t}`"),
+                        format!(
+                            "expected min=<n>, max=<n>, cpu=<percent> or memory=<percent>, got `{t}`"
+                        ),
                     ));
                 };
-                let slot = match k {
-                    "min" => &mut min,
-                    "max" => &mut max,
+                let (slot, hi) = match k {
+                    "min" => (&mut min, i64::from(max_bound)),
+                    "max" => (&mut max, i64::from(max_bound)),
+                    // Utilisation is relative to the pods' requests, so above 100 is valid.
+                    "cpu" => (&mut cpu, 500),
+                    "memory" => (&mut memory, 500),
                     other => {
                         return Err(ParseError::invalid(
                             spec,
-                            format!("`{other}` is not an HPA bound; use min=<n> and max=<n>"),
+                            format!(
+                                "`{other}` is not an HPA setting; use min=<n>, max=<n>, cpu=<percent> or memory=<percent>"
+                            ),
                         ));
                     }
                 };
                 if slot.is_some() {
                     return Err(ParseError::invalid(spec, format!("`{k}` is given twice")));
                 }
-                *slot = Some(values::int_in(spec, k, v, 1, i64::from(max_bound))? as u32);
+                *slot = Some(values::int_in(spec, k, v.trim_end_matches('%'), 1, hi)? as u32);
             }
-            let (Some(min), Some(max)) = (min, max) else {
-                return Err(ParseError::missing(spec, "both min=<n> and max=<n>"));
-            };
-            if min > max {
+            if min.is_none() && max.is_none() && cpu.is_none() && memory.is_none() {
+                return Err(ParseError::missing(
+                    spec,
+                    "at least one of min=<n>, max=<n>, cpu=<percent>, memory=<percent>",
+                ));
+            }
+            if let (Some(min), Some(max)) = (min, max)
+                && min > max
+            {
                 return Err(ParseError::out_of_range(
                     spec,
                     format!("min ({min}) cannot be above max ({max})"),
                 ));
             }
-            Command::HpaSet { service, min, max }
+            Command::HpaSet {
+                service,
+                min,
+                max,
+                cpu,
+                memory,
+            }
         }
         "hpa disable" => Command::HpaDisable {
             service: svc(spec, &mut a, c)?,

@@ -200,7 +200,7 @@ pub static SPECS: &[Spec] = &[
     spec!(
         "hpa",
         "[service]",
-        "Autoscalers: current/desired/min/max and targets",
+        "Autoscalers: current/desired/min/max and targets; with a service, conditions and events",
         "hpa agent-engine",
         Read,
         Kube,
@@ -208,9 +208,9 @@ pub static SPECS: &[Spec] = &[
     ),
     spec!(
         "hpa set",
-        "<service> min=<n> max=<m>",
-        "Change an autoscaler's bounds",
-        "hpa set agent-engine min=3 max=12",
+        "<service> [min=<n>] [max=<m>] [cpu=<percent>] [memory=<percent>]",
+        "Change an autoscaler's bounds and CPU/memory utilisation targets",
+        "hpa set agent-engine min=3 max=12 cpu=60",
         Write,
         Kube,
         "§5.2"

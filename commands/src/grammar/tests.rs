@@ -190,16 +190,30 @@ fn valid_forms_of_every_catalogue_command() {
             "hpa set agent-engine min=3 max=12",
             HpaSet {
                 service: svc("agent-engine"),
-                min: 3,
-                max: 12,
+                min: Some(3),
+                max: Some(12),
+                cpu: None,
+                memory: None,
+            },
+        ),
+        (
+            "hpa set agent-engine cpu=60% memory=80",
+            HpaSet {
+                service: svc("agent-engine"),
+                min: None,
+                max: None,
+                cpu: Some(60),
+                memory: Some(80),
             },
         ),
         (
             "hpa set agent-engine max=12 min=12",
             HpaSet {
                 service: svc("agent-engine"),
-                min: 12,
-                max: 12,
+                min: Some(12),
+                max: Some(12),
+                cpu: None,
+                memory: None,
             },
         ),
         (
@@ -740,8 +754,12 @@ const MALFORMED: &[(&str, &str)] = &[
         "`envoyfilter` needs a sub-command: `envoyfilter delete`",
     ),
     (
-        "hpa set agent-engine min=5",
-        "`hpa set` needs both min=<n> and max=<n>",
+        "hpa set agent-engine",
+        "`hpa set` needs at least one of min=<n>, max=<n>, cpu=<percent>, memory=<percent>",
+    ),
+    (
+        "hpa set agent-engine cpu=0",
+        "cpu must be at least 1, got 0",
     ),
     (
         "hpa set agent-engine min=8 max=4",
@@ -761,11 +779,11 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     (
         "hpa set agent-engine low=2 max=4",
-        "`low` is not an HPA bound; use min=<n> and max=<n>",
+        "`low` is not an HPA setting; use min=<n>, max=<n>, cpu=<percent> or memory=<percent>",
     ),
     (
         "hpa set agent-engine 2 4",
-        "expected min=<n> or max=<n>, got `2`",
+        "expected min=<n>, max=<n>, cpu=<percent> or memory=<percent>, got `2`",
     ),
     (
         "config set agent-engine LOG_LEVEL",

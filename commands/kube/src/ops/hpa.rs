@@ -1,4 +1,5 @@
-//! `hpa [service]`: autoscalers with current/desired/min/max and targets.
+//! `hpa [service]`: autoscalers with current/desired/min/max and targets; for one
+//! service also its conditions (AbleToScale, ScalingActive, ScalingLimited) and events.
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::ResourceExt;
@@ -8,6 +9,7 @@ use vabot_commands::message::{Message, Tone};
 use vabot_commands::ports::ExecError;
 
 use super::all_ns;
+use super::events::{EVENT_HEADERS, recent_events};
 use crate::{Ctx, Inner};
 
 pub(crate) async fn find_hpa(
@@ -103,12 +105,52 @@ pub(crate) async fn hpa(
             ]
         })
         .collect();
-    Ok(Message::new(Tone::Info)
+    let mut m = Message::new(Tone::Info)
         .header("HorizontalPodAutoscalers")
         .table(
             &[
                 "HPA", "TARGET", "METRICS", "MIN", "MAX", "CURRENT", "DESIRED",
             ],
             rows,
-        ))
+        );
+    // One autoscaler: why it does (not) scale, as `kubectl describe hpa` shows it.
+    if let (Some(_), [h]) = (service, hpas.as_slice()) {
+        let conditions: Vec<Vec<String>> = h
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                vec![
+                    c.type_.clone(),
+                    c.status.clone(),
+                    c.reason.clone().unwrap_or_default(),
+                    c.message.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let limited = conditions
+            .iter()
+            .any(|c| c[0] == "ScalingLimited" && c[1] == "True");
+        if conditions.is_empty() {
+            m = m.paragraph("No conditions yet: the controller has not evaluated it.");
+        } else {
+            m = m.table(&["CONDITION", "STATUS", "REASON", "MESSAGE"], conditions);
+        }
+        if limited {
+            m = m.paragraph(format!(
+                "It is held at a bound: `/va hpa set {} max=<n>` raises it.",
+                service.unwrap_or_default()
+            ));
+        }
+        let ns = h.namespace().unwrap_or_default();
+        let events = recent_events(ctx, &ns, &h.name_any(), 10).await?;
+        if events.is_empty() {
+            m = m.context("No recent events for it.");
+        } else {
+            m = m.table(&EVENT_HEADERS, events);
+        }
+    }
+    Ok(m)
 }

@@ -156,15 +156,21 @@ pub(crate) async fn write(
             container,
             image,
         } => set_image::set_image(ctx, inner.service(service)?, container, image, expect).await,
-        Command::HpaSet { service, min, max } => {
-            hpa_set::hpa_set(
-                ctx,
-                inner.service(service)?,
-                i32_of(*min)?,
-                i32_of(*max)?,
-                expect,
-            )
-            .await
+        Command::HpaSet {
+            service,
+            min,
+            max,
+            cpu,
+            memory,
+        } => {
+            let opt = |v: &Option<u32>| v.map(i32_of).transpose();
+            let change = hpa_set::HpaChange {
+                min: opt(min)?,
+                max: opt(max)?,
+                cpu: opt(cpu)?,
+                memory: opt(memory)?,
+            };
+            hpa_set::hpa_set(ctx, inner.service(service)?, change, expect).await
         }
         Command::HpaDisable { service } => {
             hpa_disable::hpa_disable(ctx, inner.service(service)?, expect).await
@@ -239,6 +245,9 @@ pub(crate) enum Restore {
         name: String,
         min: Option<i32>,
         max: i32,
+        /// The metrics list before, when the change touched it.
+        #[serde(default)]
+        metrics: Option<Value>,
     },
     Config {
         namespace: String,

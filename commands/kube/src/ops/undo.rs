@@ -10,6 +10,7 @@ use vabot_commands::plan::RiskClass;
 use vabot_commands::ports::ExecError;
 use vabot_commands::store::ExecutionRecord;
 
+use super::hpa_set::utilisation;
 use super::istio::virtual_service_resource;
 use super::restart::{restart_workload, restarted_at};
 use super::scale::apply_scale;
@@ -190,6 +191,7 @@ pub(crate) async fn undo(
             name,
             min,
             max,
+            metrics,
         } => {
             let api: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.client.clone(), &namespace);
             let h = ctx
@@ -203,8 +205,33 @@ pub(crate) async fn undo(
                 &format!("HorizontalPodAutoscaler {namespace}/{name}"),
             )?;
             let spec = h.spec.clone();
-            let patch: Patch<Value> =
-                Patch::Merge(json!({"spec": {"minReplicas": min, "maxReplicas": max}}));
+            let mut body = json!({"minReplicas": min, "maxReplicas": max});
+            let mut changes = vec![
+                (
+                    "minReplicas".into(),
+                    spec.min_replicas.unwrap_or(1).to_string(),
+                    min.unwrap_or(1).to_string(),
+                ),
+                (
+                    "maxReplicas".into(),
+                    spec.max_replicas.to_string(),
+                    max.to_string(),
+                ),
+            ];
+            if let Some(m) = &metrics {
+                body["metrics"] = m.clone();
+                let before: Vec<k8s_openapi::api::autoscaling::v2::MetricSpec> =
+                    serde_json::from_value(m.clone()).unwrap_or_default();
+                let now = spec.metrics.clone().unwrap_or_default();
+                for r in ["cpu", "memory"] {
+                    let (a, b) = (utilisation(&now, r), utilisation(&before, r));
+                    if a != b {
+                        let p = |v: Option<i32>| v.map_or("none".into(), |v| format!("{v}%"));
+                        changes.push((format!("{r} target"), p(a), p(b)));
+                    }
+                }
+            }
+            let patch: Patch<Value> = Patch::Merge(json!({ "spec": body }));
             ctx.op("patch", "horizontalpodautoscalers", &namespace, &name)
                 .run(api.patch(&name, &params(dry), &patch))
                 .await?;
@@ -212,18 +239,7 @@ pub(crate) async fn undo(
                 summary: summary("restore the HPA bounds".into()),
                 done_title: "Undone on".into(),
                 target: target("HorizontalPodAutoscaler", &namespace, &name),
-                changes: vec![
-                    (
-                        "minReplicas".into(),
-                        spec.min_replicas.unwrap_or(1).to_string(),
-                        min.unwrap_or(1).to_string(),
-                    ),
-                    (
-                        "maxReplicas".into(),
-                        spec.max_replicas.to_string(),
-                        max.to_string(),
-                    ),
-                ],
+                changes,
                 fingerprint: fp,
                 notes: Vec::new(),
                 risk: RiskClass::Write,
@@ -232,6 +248,9 @@ pub(crate) async fn undo(
                     name: name.clone(),
                     min: spec.min_replicas,
                     max: spec.max_replicas,
+                    metrics: metrics.as_ref().and_then(|_| {
+                        serde_json::to_value(spec.metrics.clone().unwrap_or_default()).ok()
+                    }),
                 },
                 after: json!({"min": min, "max": max}),
             })

@@ -214,6 +214,9 @@ impl Inner {
             }
             Command::Redis(RedisCommand::Hitrate) => redis_ops::hitrate::run(self).await,
             Command::Redis(RedisCommand::Slowlog { n }) => redis_ops::slowlog::run(self, *n).await,
+            Command::Redis(RedisCommand::Monitor { seconds }) => {
+                redis_ops::monitor::run(self, *seconds).await
+            }
             Command::Redis(RedisCommand::Flushdb { db }) => {
                 redis_ops::flushdb::run(self, *db).await
             }

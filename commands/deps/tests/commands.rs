@@ -490,3 +490,45 @@ fn prometheus_api_answers_deserialize_into_the_client_types() {
             .expect("error");
     assert_eq!(e.error_type.as_deref(), Some("bad_data"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_monitor_samples_for_the_given_seconds_and_shows_key_patterns_not_values() {
+    let w = world(real_config(), empty_cluster());
+    // A client working while the sample runs: SETs and GETs of per-user keys.
+    let writer = tokio::spawn(async move {
+        let mut c = redis_conn(3).await;
+        let start = std::time::Instant::now();
+        let mut sent = 0u32;
+        while start.elapsed() < std::time::Duration::from_millis(2500) {
+            let key = format!("vabotmon:user:{}:profile", 100_000 + sent);
+            let () = c.set(&key, format!("hunter2-{sent}")).await.expect("set");
+            let _: Option<String> = c.get(&key).await.expect("get");
+            sent += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        sent
+    });
+    let started = std::time::Instant::now();
+    let out = text(&w.say("alice", "redis monitor --seconds 2").await);
+    // Table cells are padded: compare with runs of spaces collapsed.
+    let out = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let took = started.elapsed();
+    let sent = writer.await.unwrap();
+    assert!(sent > 20, "the writer ran: {sent}");
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(6),
+        "bounded by --seconds: {took:?}"
+    );
+    assert!(out.contains("Redis MONITOR:"), "{out}");
+    assert!(out.contains("SET vabotmon:user:*:profile"), "{out}");
+    assert!(out.contains("GET vabotmon:user:*:profile"), "{out}");
+    assert!(!out.contains("hunter2"), "a value was shown: {out}");
+    assert!(!out.contains("user:1000"), "an identifier was shown: {out}");
+
+    let over = text(&w.say("alice", "redis monitor --seconds 30").await);
+    assert!(over.contains("--seconds must be at most 10"), "{over}");
+}

@@ -60,10 +60,20 @@ pub enum PgCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RedisCommand {
-    Info { section: Option<String> },
-    Slowlog { n: u32 },
+    Info {
+        section: Option<String>,
+    },
+    Slowlog {
+        n: u32,
+    },
     Hitrate,
-    Flushdb { db: u8 },
+    /// A bounded MONITOR sample.
+    Monitor {
+        seconds: u32,
+    },
+    Flushdb {
+        db: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,6 +354,7 @@ impl Command {
             Redis(RedisCommand::Info { .. }) => "redis info",
             Redis(RedisCommand::Slowlog { .. }) => "redis slowlog",
             Redis(RedisCommand::Hitrate) => "redis hitrate",
+            Redis(RedisCommand::Monitor { .. }) => "redis monitor",
             Redis(RedisCommand::Flushdb { .. }) => "redis flushdb",
             Es(EsCommand::Health) => "es health",
             Es(EsCommand::Indices) => "es indices",

@@ -45,6 +45,12 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
             n: count(spec, &mut a, 10, 128)?,
         }),
         "redis hitrate" => Command::Redis(RedisCommand::Hitrate),
+        "redis monitor" => Command::Redis(RedisCommand::Monitor {
+            seconds: match a.flag("seconds")? {
+                Some(t) => values::int_in(spec, "--seconds", &t, 1, 10)? as u32,
+                None => 5,
+            },
+        }),
         "redis flushdb" => {
             let db = match a.optional() {
                 Some(t) => values::int_in(spec, "the database number", &t, 0, 15)? as u8,

@@ -378,6 +378,15 @@ pub static SPECS: &[Spec] = &[
         "§4.5"
     ),
     spec!(
+        "redis monitor",
+        "[--seconds n]",
+        "A bounded MONITOR sample (≤ 10 s): commands and key patterns, values never shown",
+        "redis monitor --seconds 5",
+        Read,
+        Dependency,
+        "§4.5"
+    ),
+    spec!(
         "redis flushdb",
         "[db]",
         "FLUSHDB on one database (destructive)",

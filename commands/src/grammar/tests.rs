@@ -841,7 +841,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     (
         "redis flushall",
-        "`redis flushall` is not a command: did you mean `redis flushdb`? (`redis info`, `redis slowlog`, `redis hitrate`, `redis flushdb`)",
+        "`redis flushall` is not a command: did you mean `redis flushdb`? (`redis info`, `redis slowlog`, `redis hitrate`, `redis monitor`, `redis flushdb`)",
     ),
     (
         "redis slowlog 1000",

@@ -1,8 +1,9 @@
-//! Redis: `redis info`, `hitrate`, `slowlog`, `flushdb`, and the `cache-penetration` checks.
+//! Redis: `redis info`, `hitrate`, `slowlog`, `monitor`, `flushdb`, and the `cache-penetration` checks.
 
 pub(crate) mod flushdb;
 pub(crate) mod hitrate;
 pub(crate) mod info;
+pub mod monitor;
 pub(crate) mod slowlog;
 
 use std::collections::BTreeMap;

@@ -45,6 +45,10 @@ pub struct Service {
     pub secret: Option<String>,
     #[serde(default)]
     pub virtual_service: Option<String>,
+    /// Injected containers (`istio-proxy`): their logs can be read, their image is not
+    /// vabot's to change.
+    #[serde(default)]
+    pub sidecars: Vec<String>,
 }
 
 /// The two namespaces of the platform.

@@ -273,6 +273,7 @@ async fn measure(
                 configmap: None,
                 secret: None,
                 virtual_service: None,
+                sidecars: Vec::new(),
             })
             .collect(),
     });

@@ -344,3 +344,66 @@ async fn netpol_shows_ingress_and_egress_peers_with_their_ports() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_read_a_catalogued_sidecar_and_set_image_leaves_it_alone() {
+    let ns = TestNs::new("sidecar").await;
+    let mut d = deployment_json("svc-m", "registry.local/svc-m:1", 1, "mesh test");
+    d["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.22.0"}));
+    create::<Deployment>(&ns.client, Some(&ns.name), d).await;
+    wait_rolled_out(&ns.client, &ns.name, "svc-m").await;
+    let mut svc = service("svc-m", &ns.name);
+    svc.sidecars = vec!["istio-proxy".into()];
+    let w = world(&ns.name, vec![svc]).await;
+
+    let logs = w
+        .text("carol", "logs svc-m --container istio-proxy --tail 3")
+        .await;
+    assert!(logs.contains("istio-proxy"), "{logs}");
+    assert!(!logs.contains("no container"), "{logs}");
+    let unknown = w.text("carol", "logs svc-m --container envoy").await;
+    assert!(
+        unknown.contains("its containers are svc-m, istio-proxy"),
+        "{unknown}"
+    );
+
+    // The sidecar's image is the mesh's, not vabot's to change.
+    let refused = w
+        .text(
+            "alice",
+            "set-image svc-m istio-proxy=docker.io/istio/proxyv2:9",
+        )
+        .await;
+    assert!(
+        refused.contains("has no container `istio-proxy`"),
+        "{refused}"
+    );
+    let plain = w
+        .text("alice", "set-image svc-m registry.local/svc-m:2")
+        .await;
+    assert!(plain.contains("svc-m:2"), "{plain}");
+    let d = Api::<Deployment>::namespaced(ns.client.clone(), &ns.name)
+        .get("svc-m")
+        .await
+        .unwrap();
+    let images: Vec<String> = d
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .iter()
+        .map(|c| c.image.clone().unwrap())
+        .collect();
+    assert_eq!(
+        images,
+        vec![
+            "registry.local/svc-m:2".to_owned(),
+            "docker.io/istio/proxyv2:1.22.0".to_owned()
+        ]
+    );
+}

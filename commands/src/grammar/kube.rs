@@ -42,17 +42,22 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
                 None => None,
             };
             let target = target(spec, &mut a, c)?;
-            if let Some(name) = &container {
-                let svc = c.get(target.service()).map(|s| &s.containers);
-                if let Some(containers) = svc
-                    && !containers.iter().any(|k| k == name)
-                {
+            if let Some(name) = &container
+                && let Some(s) = c.get(target.service())
+            {
+                // The service's own containers and its sidecars (`istio-proxy`).
+                let known: Vec<&String> = s.containers.iter().chain(&s.sidecars).collect();
+                if !known.contains(&name) {
                     return Err(ParseError::invalid(
                         spec,
                         format!(
                             "{} has no container `{name}`; its containers are {}",
                             target.service(),
-                            containers.join(", ")
+                            known
+                                .iter()
+                                .map(|k| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ));
                 }

@@ -666,7 +666,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     (
         "logs agent-engine --container sidecar",
-        "agent-engine has no container `sidecar`; its containers are agent-engine",
+        "agent-engine has no container `sidecar`; its containers are agent-engine, istio-proxy",
     ),
     (
         "logs agent-engine --previous=yes",

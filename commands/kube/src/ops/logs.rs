@@ -45,17 +45,30 @@ pub(crate) async fn logs(
             pick.name_any()
         }
     };
+    let known: Vec<&str> = svc
+        .containers
+        .iter()
+        .chain(&svc.sidecars)
+        .map(String::as_str)
+        .collect();
     if let Some(c) = container
-        && !svc.containers.iter().any(|x| x == c)
+        && !known.contains(&c)
     {
         return Err(ExecError::Precondition {
             why: format!(
                 "{} has no container `{c}`; its containers: {}",
                 svc.name,
-                svc.containers.join(", ")
+                known.join(", ")
             ),
         });
     }
+    // With a sidecar injected the pod has several containers and the API wants a name:
+    // the service's own (first) container unless another was asked for.
+    let container = container.or_else(|| {
+        (!svc.sidecars.is_empty())
+            .then(|| svc.containers.first().map(String::as_str))
+            .flatten()
+    });
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let lp = LogParams {
         container: container.map(str::to_owned),

@@ -214,6 +214,7 @@ pub(crate) async fn load_named(
         configmap: None,
         secret: None,
         virtual_service: None,
+        sidecars: Vec::new(),
     };
     load(ctx, &svc).await
 }

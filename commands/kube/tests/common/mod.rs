@@ -188,6 +188,7 @@ pub fn service(name: &str, ns: &str) -> Service {
         configmap: None,
         secret: None,
         virtual_service: None,
+        sidecars: Vec::new(),
     }
 }
 

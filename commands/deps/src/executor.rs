@@ -225,6 +225,10 @@ impl Inner {
             Command::Milvus(MilvusCommand::Health) => milvus::health::run(self).await,
             Command::Milvus(MilvusCommand::Collections) => milvus::collections::run(self).await,
             Command::Nacos => nacos::health::run(self).await,
+            Command::NacosServices { group } => nacos::services::run(self, group).await,
+            Command::NacosConfig { data_id, group } => {
+                nacos::config::run(self, data_id, group).await
+            }
             Command::Prom { query, since } => prom::query::run(self, query, *since).await,
             Command::Diagnose { playbook, service } => {
                 let report = diagnose::run(self, *playbook, service.as_deref()).await;

@@ -11,6 +11,7 @@ use vabot_deps::DepsConfig;
 use vabot_deps::es::{CatIndex, ClusterHealth};
 use vabot_deps::milvus::{HealthResponse, RestResponse};
 use vabot_deps::nacos::V2Result;
+use vabot_deps::nacos::services::{InstanceList, ServiceList};
 use vabot_deps::prom::{ApiResponse, QueryData};
 
 async fn redis_conn(db: u8) -> redis::aio::MultiplexedConnection {
@@ -343,6 +344,12 @@ fn fixtures_deserialize_into_the_client_types() {
     assert_eq!(hz.detail.map(|d| d.len()), Some(4));
     let n: V2Result<String> = serde_json::from_str(NACOS_READY).expect("nacos");
     assert_eq!((n.code, n.data.as_deref()), (0, Some("ok")));
+    let s: V2Result<ServiceList> = serde_json::from_str(NACOS_SERVICES).expect("service list");
+    assert_eq!(s.data.map(|d| d.services.len()), Some(3));
+    let i: V2Result<InstanceList> = serde_json::from_str(NACOS_INSTANCES).expect("instances");
+    assert_eq!(i.data.map(|d| d.hosts.len()), Some(2));
+    let c: V2Result<String> = serde_json::from_str(NACOS_CONFIG).expect("config");
+    assert!(c.data.unwrap().contains("server.port"));
 }
 
 #[tokio::test]
@@ -399,6 +406,53 @@ async fn nacos_health_reads_the_v2_readiness_endpoint() {
     let out = text(&w.say("alice", "nacos health").await);
     assert!(out.contains("Nacos is ready"), "{out}");
     assert!(out.contains("v2"), "{out}");
+}
+
+#[tokio::test]
+async fn nacos_services_and_config_read_the_v2_open_api_with_secrets_masked() {
+    let n = fake_nacos().await;
+    let w = world(
+        DepsConfig {
+            nacos: Some(n),
+            ..DepsConfig::default()
+        },
+        empty_cluster(),
+    );
+    let out = text(&w.say("alice", "nacos services").await);
+    let out = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(out.contains("Nacos services in DEFAULT_GROUP (3)"), "{out}");
+    assert!(
+        out.contains("agent-engine ⚠ 1 of 2 healthy 127.0.0.2:8080"),
+        "{out}"
+    );
+    assert!(
+        out.contains("identity-service ⚠ no instance registered"),
+        "{out}"
+    );
+
+    let cfg = text(&w.say("alice", "nacos config agent-engine.properties").await);
+    assert!(
+        cfg.contains("server.port=8080") && cfg.contains("rate_limit.tokens=100"),
+        "{cfg}"
+    );
+    assert!(
+        !cfg.contains("sk-live-9f8e7d6c5b4a39281706"),
+        "a secret was shown: {cfg}"
+    );
+    assert!(cfg.contains("llm.api_key= [redacted]"), "{cfg}");
+    assert!(cfg.contains("sha256"), "{cfg}");
+
+    let missing = text(&w.say("alice", "nacos config nope.yaml").await);
+    assert!(
+        missing.contains("nope.yaml") && missing.to_lowercase().contains("not found"),
+        "{missing}"
+    );
+    let bad = text(&w.say("alice", "nacos config 'a b'").await);
+    assert!(bad.contains("is not a Nacos dataId"), "{bad}");
 }
 
 // === Prometheus ===

@@ -260,6 +260,13 @@ pub enum Command {
     Es(EsCommand),
     Milvus(MilvusCommand),
     Nacos,
+    NacosServices {
+        group: String,
+    },
+    NacosConfig {
+        data_id: String,
+        group: String,
+    },
     Prom {
         query: String,
         #[serde(with = "secs_opt")]
@@ -361,6 +368,8 @@ impl Command {
             Milvus(MilvusCommand::Health) => "milvus health",
             Milvus(MilvusCommand::Collections) => "milvus collections",
             Nacos => "nacos health",
+            NacosServices { .. } => "nacos services",
+            NacosConfig { .. } => "nacos config",
             Prom { .. } => "prom",
             Diagnose { .. } => "diagnose",
             Links => "links",
@@ -418,7 +427,7 @@ impl Command {
             Redis(_) => Some("redis"),
             Es(_) => Some("elasticsearch"),
             Milvus(_) => Some("milvus"),
-            Nacos => Some("nacos"),
+            Nacos | NacosServices { .. } | NacosConfig { .. } => Some("nacos"),
             _ => None,
         }
     }
@@ -430,7 +439,9 @@ impl Command {
             Command::Redis(_) => Some("redis"),
             Command::Es(_) => Some("elasticsearch"),
             Command::Milvus(_) => Some("milvus"),
-            Command::Nacos => Some("nacos"),
+            Command::Nacos | Command::NacosServices { .. } | Command::NacosConfig { .. } => {
+                Some("nacos")
+            }
             _ => None,
         }
     }

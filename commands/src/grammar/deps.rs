@@ -63,6 +63,28 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
         "milvus health" => Command::Milvus(MilvusCommand::Health),
         "milvus collections" => Command::Milvus(MilvusCommand::Collections),
         "nacos health" => Command::Nacos,
+        "nacos services" => Command::NacosServices {
+            group: nacos_group(spec, a.optional())?,
+        },
+        "nacos config" => {
+            let t = a.required("the config's dataId (e.g. agent-engine.properties)")?;
+            let ok = !t.is_empty()
+                && t.len() <= 255
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+            if !ok {
+                return Err(ParseError::invalid(
+                    spec,
+                    format!(
+                        "`{t}` is not a Nacos dataId: use letters, digits, '-', '_', '.' and ':'"
+                    ),
+                ));
+            }
+            Command::NacosConfig {
+                data_id: t,
+                group: nacos_group(spec, a.optional())?,
+            }
+        }
         "prom" => {
             let since = match a.flag("since")? {
                 Some(t) => Some(values::duration(spec, "--since", &t)?),
@@ -116,5 +138,23 @@ fn count(spec: &'static Spec, a: &mut Args, default: u32, max: i64) -> Result<u3
     match a.optional() {
         Some(t) => Ok(values::int_in(spec, "the count", &t, 1, max)? as u32),
         None => Ok(default),
+    }
+}
+
+/// A Nacos group name (`DEFAULT_GROUP` when none is given).
+fn nacos_group(spec: &'static Spec, t: Option<String>) -> Result<String, ParseError> {
+    let Some(t) = t else {
+        return Ok("DEFAULT_GROUP".into());
+    };
+    let ok = t.len() <= 128
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if ok {
+        Ok(t)
+    } else {
+        Err(ParseError::invalid(
+            spec,
+            format!("`{t}` is not a Nacos group name: use letters, digits, '-', '_', '.' and ':'"),
+        ))
     }
 }

@@ -441,6 +441,24 @@ pub static SPECS: &[Spec] = &[
         "§3.3"
     ),
     spec!(
+        "nacos services",
+        "[group]",
+        "Registered services and their instances, healthy of total",
+        "nacos services DEFAULT_GROUP",
+        Read,
+        Dependency,
+        "§3.3"
+    ),
+    spec!(
+        "nacos config",
+        "<dataId> [group]",
+        "One configuration as Nacos serves it, secret values masked, with its hash",
+        "nacos config agent-engine.properties",
+        Read,
+        Dependency,
+        "§3.3 §6.1"
+    ),
+    spec!(
         "prom",
         "<alias|query> [--since duration]",
         "Prometheus query: values and a chart",

@@ -1,7 +1,9 @@
-//! Nacos: `GET /nacos/v2/console/health/readiness` (v2 API), falling back to
-//! `/nacos/v1/console/health/readiness` on servers without it.
+//! Nacos: `nacos health` (`GET /nacos/v2/console/health/readiness`, falling back to v1),
+//! `nacos services` (the naming registry) and `nacos config` (one configuration).
 
+pub mod config;
 pub(crate) mod health;
+pub mod services;
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};

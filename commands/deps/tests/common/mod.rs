@@ -35,6 +35,9 @@ pub const MILVUS_LIST_MISSING: &str =
     include_str!("../fixtures/milvus_collections_list_missing.json");
 pub const MILVUS_HEALTHZ: &str = include_str!("../fixtures/milvus_healthz.json");
 pub const NACOS_READY: &str = include_str!("../fixtures/nacos_readiness_v2.json");
+pub const NACOS_SERVICES: &str = include_str!("../fixtures/nacos_service_list_v2.json");
+pub const NACOS_INSTANCES: &str = include_str!("../fixtures/nacos_instance_list_v2.json");
+pub const NACOS_CONFIG: &str = include_str!("../fixtures/nacos_config_v2.json");
 
 /// A variable the local environment sets (`source $VABOT_DEV_HOME/env.sh`); CI always does.
 pub fn env(name: &str) -> String {
@@ -131,9 +134,51 @@ pub async fn fake_milvus(list: &'static str) -> String {
     .await
 }
 
-/// Nacos v2 readiness.
+/// Nacos v2: readiness, the naming registry (agent-engine has one unhealthy instance, the
+/// others none) and one config, `agent-engine.properties` in `DEFAULT_GROUP`; any other
+/// dataId answers as Nacos does for a missing config (HTTP 404, code 20004).
 pub async fn fake_nacos() -> String {
-    serve(Router::new().route("/nacos/v2/console/health/readiness", get(json(NACOS_READY)))).await
+    use axum::extract::Query;
+    use axum::response::IntoResponse;
+    type Q = Query<std::collections::HashMap<String, String>>;
+    let body = |status: u16, b: String| {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            b,
+        )
+            .into_response()
+    };
+    let instances = move |Query(q): Q| async move {
+        if q.get("serviceName").map(String::as_str) == Some("agent-engine") {
+            body(200, NACOS_INSTANCES.to_owned())
+        } else {
+            body(
+                200,
+                r#"{"code":0,"message":"success","data":{"name":"x","hosts":[]}}"#.to_owned(),
+            )
+        }
+    };
+    let config = move |Query(q): Q| async move {
+        let known = q.get("dataId").map(String::as_str) == Some("agent-engine.properties")
+            && q.get("group").map(String::as_str) == Some("DEFAULT_GROUP");
+        if known {
+            body(200, NACOS_CONFIG.to_owned())
+        } else {
+            body(
+                404,
+                r#"{"code":20004,"message":"resource not found","data":null}"#.to_owned(),
+            )
+        }
+    };
+    serve(
+        Router::new()
+            .route("/nacos/v2/console/health/readiness", get(json(NACOS_READY)))
+            .route("/nacos/v2/ns/service/list", get(json(NACOS_SERVICES)))
+            .route("/nacos/v2/ns/instance/list", get(instances))
+            .route("/nacos/v2/cs/config", get(config)),
+    )
+    .await
 }
 
 /// Answers every request after 10 s.

@@ -224,6 +224,7 @@ impl Inner {
             Command::Es(EsCommand::Indices) => es::indices::run(self).await,
             Command::Milvus(MilvusCommand::Health) => milvus::health::run(self).await,
             Command::Milvus(MilvusCommand::Collections) => milvus::collections::run(self).await,
+            Command::Milvus(MilvusCommand::Stats) => milvus::stats::run(self).await,
             Command::Nacos => nacos::health::run(self).await,
             Command::NacosServices { group } => nacos::services::run(self, group).await,
             Command::NacosConfig { data_id, group } => {

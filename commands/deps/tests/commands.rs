@@ -394,6 +394,46 @@ async fn milvus_health_and_collections_come_from_rest_v2_and_healthz() {
 }
 
 #[tokio::test]
+async fn milvus_stats_reads_the_figures_that_matter_from_metrics() {
+    // The fixture is parsed by the same parser the command uses: every sample is read.
+    let samples = vabot_deps::milvus::stats::parse_metrics(MILVUS_METRICS);
+    assert_eq!(
+        samples.len(),
+        MILVUS_METRICS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .count()
+    );
+    let m = fake_milvus(MILVUS_LIST).await;
+    let w = world(
+        DepsConfig {
+            milvus: Some(m.clone()),
+            milvus_metrics: Some(m),
+            ..DepsConfig::default()
+        },
+        empty_cluster(),
+    );
+    let out = text(&w.say("alice", "milvus stats").await);
+    let out = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(out.contains("collections 3"), "{out}");
+    assert!(
+        out.contains("entities 150000 total, 120000 loaded"),
+        "{out}"
+    );
+    assert!(out.contains("searches 9800 ok, 200 failed (2.0%)"), "{out}");
+    assert!(out.contains("search latency 45.0 ms average"), "{out}");
+    assert!(out.contains("memory (RSS) 2048 MiB"), "{out}");
+    assert!(
+        out.contains("not loaded (searches on them fail): documents"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
 async fn nacos_health_reads_the_v2_readiness_endpoint() {
     let n = fake_nacos().await;
     let w = world(

@@ -88,6 +88,7 @@ pub enum EsCommand {
 pub enum MilvusCommand {
     Health,
     Collections,
+    Stats,
 }
 
 /// The runbook's troubleshooting sections (§4.1–§4.6).
@@ -367,6 +368,7 @@ impl Command {
             Es(EsCommand::Indices) => "es indices",
             Milvus(MilvusCommand::Health) => "milvus health",
             Milvus(MilvusCommand::Collections) => "milvus collections",
+            Milvus(MilvusCommand::Stats) => "milvus stats",
             Nacos => "nacos health",
             NacosServices { .. } => "nacos services",
             NacosConfig { .. } => "nacos config",

@@ -62,6 +62,7 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
         "es indices" => Command::Es(EsCommand::Indices),
         "milvus health" => Command::Milvus(MilvusCommand::Health),
         "milvus collections" => Command::Milvus(MilvusCommand::Collections),
+        "milvus stats" => Command::Milvus(MilvusCommand::Stats),
         "nacos health" => Command::Nacos,
         "nacos services" => Command::NacosServices {
             group: nacos_group(spec, a.optional())?,

@@ -432,6 +432,15 @@ pub static SPECS: &[Spec] = &[
         "§3.4 §4.4"
     ),
     spec!(
+        "milvus stats",
+        "",
+        "Milvus /metrics: collections, entities loaded, search failures and latency, memory",
+        "milvus stats",
+        Read,
+        Dependency,
+        "§3.4 §4.4"
+    ),
+    spec!(
         "nacos health",
         "",
         "Nacos server health",

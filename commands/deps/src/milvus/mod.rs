@@ -1,8 +1,9 @@
-//! Milvus: REST v2 `POST /v2/vectordb/collections/list` and `GET /healthz` on the metrics
-//! port (9091).
+//! Milvus: REST v2 `POST /v2/vectordb/collections/list`, and `GET /healthz` and
+//! `GET /metrics` on the metrics port (9091).
 
 pub(crate) mod collections;
 pub(crate) mod health;
+pub mod stats;
 
 use serde::{Deserialize, Serialize};
 use vabot_commands::message::{Message, Tone};

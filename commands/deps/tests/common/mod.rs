@@ -34,6 +34,7 @@ pub const MILVUS_LIST: &str = include_str!("../fixtures/milvus_collections_list.
 pub const MILVUS_LIST_MISSING: &str =
     include_str!("../fixtures/milvus_collections_list_missing.json");
 pub const MILVUS_HEALTHZ: &str = include_str!("../fixtures/milvus_healthz.json");
+pub const MILVUS_METRICS: &str = include_str!("../fixtures/milvus_metrics.txt");
 pub const NACOS_READY: &str = include_str!("../fixtures/nacos_readiness_v2.json");
 pub const NACOS_SERVICES: &str = include_str!("../fixtures/nacos_service_list_v2.json");
 pub const NACOS_INSTANCES: &str = include_str!("../fixtures/nacos_instance_list_v2.json");
@@ -129,7 +130,8 @@ pub async fn fake_milvus(list: &'static str) -> String {
     serve(
         Router::new()
             .route("/v2/vectordb/collections/list", post(json(list)))
-            .route("/healthz", get(json(MILVUS_HEALTHZ))),
+            .route("/healthz", get(json(MILVUS_HEALTHZ)))
+            .route("/metrics", get(|| async { MILVUS_METRICS })),
     )
     .await
 }

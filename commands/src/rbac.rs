@@ -129,6 +129,11 @@ pub fn needs(command: &str) -> Vec<Need> {
             "virtualservices",
             &["get", "patch"],
         )),
+        "envoyfilter set" => v.push(need(
+            "networking.istio.io",
+            "envoyfilters",
+            &["get", "patch"],
+        )),
         "envoyfilter delete" => v.push(need(
             "networking.istio.io",
             "envoyfilters",
@@ -144,6 +149,7 @@ pub fn needs(command: &str) -> Vec<Need> {
                 "hpa disable",
                 "config set",
                 "traffic",
+                "envoyfilter set",
                 "envoyfilter delete",
             ] {
                 v.extend(needs(c));

@@ -160,6 +160,8 @@ fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
         "undo",
         "hpa disable agent-engine",
         "undo",
+        "envoyfilter set rate-limit-filter tokens=400 fill=2s",
+        "undo",
         "envoyfilter delete rate-limit-filter",
         "undo",
         "scale agent-engine 0",

@@ -618,3 +618,89 @@ async fn hpa_set_changes_utilisation_targets_keeps_other_metrics_and_undo_restor
         "{shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoyfilter_set_changes_the_token_bucket_only_and_undo_restores_it() {
+    let ns = TestNs::new("efset").await;
+    let api = dynamic(
+        &ns.client,
+        &ns.name,
+        "networking.istio.io",
+        "v1alpha3",
+        "EnvoyFilter",
+    );
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter",
+        "metadata": {"name": "rate-limit-filter", "namespace": ns.name},
+        "spec": {"workloadSelector": {"labels": {"app": "agent-engine"}}, "configPatches": [{
+            "applyTo": "HTTP_FILTER",
+            "patch": {"operation": "INSERT_BEFORE", "value": {
+                "name": "envoy.filters.http.local_ratelimit",
+                "typed_config": {
+                    "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                    "type_url": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                    "value": {"stat_prefix": "http_local_rate_limiter",
+                        "token_bucket": {"max_tokens": 200, "tokens_per_fill": 200, "fill_interval": "1s"}}}}}}]}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &obj).await.unwrap();
+    create_envoy_filter(&ns.client, &ns.name, "no-bucket").await;
+    let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
+    let bucket = |o: &kube::api::DynamicObject| {
+        o.data
+            .pointer("/spec/configPatches/0/patch/value/typed_config/value/token_bucket")
+            .cloned()
+            .unwrap()
+    };
+
+    let reply = w
+        .say(
+            "alice",
+            "envoyfilter set rate-limit-filter tokens=400 fill=2s",
+        )
+        .await;
+    let inv = invocation_of(&reply);
+    let text = collapse(
+        &reply
+            .messages
+            .iter()
+            .map(vabot_commands::message::render_text)
+            .collect::<String>(),
+    );
+    assert!(
+        text.contains("max_tokens 200 → 400") && text.contains("fill_interval 1s → 2s"),
+        "{text}"
+    );
+    let now = api.get("rate-limit-filter").await.unwrap();
+    assert_eq!(
+        bucket(&now),
+        json!({"max_tokens": 400, "tokens_per_fill": 400, "fill_interval": "2s"})
+    );
+    assert_eq!(
+        now.data
+            .pointer("/spec/configPatches/0/patch/value/typed_config/value/stat_prefix"),
+        Some(&json!("http_local_rate_limiter")),
+        "the rest of the filter is kept"
+    );
+
+    let none = w.text("alice", "envoyfilter set no-bucket tokens=10").await;
+    assert!(
+        none.contains("has no envoy.filters.http.local_ratelimit filter with a token_bucket"),
+        "{none}"
+    );
+    let bad = w
+        .text("alice", "envoyfilter set rate-limit-filter rate=5")
+        .await;
+    assert!(
+        bad.contains("expected tokens=<n> or fill=<interval>"),
+        "{bad}"
+    );
+
+    let undone = w.text("alice", &format!("undo {inv}")).await;
+    assert!(undone.contains("max_tokens 400 → 200"), "{undone}");
+    let back = api.get("rate-limit-filter").await.unwrap();
+    assert_eq!(
+        bucket(&back),
+        json!({"max_tokens": 200, "tokens_per_fill": 200, "fill_interval": "1s"})
+    );
+}

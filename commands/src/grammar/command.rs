@@ -256,6 +256,12 @@ pub enum Command {
     EnvoyFilterDelete {
         name: String,
     },
+    /// The local rate limit's token bucket: size and refill, and the refill interval.
+    EnvoyFilterSet {
+        name: String,
+        tokens: Option<u32>,
+        fill_secs: Option<u64>,
+    },
     Pg(PgCommand),
     Redis(RedisCommand),
     Es(EsCommand),
@@ -356,6 +362,7 @@ impl Command {
             SetImage { .. } => "set-image",
             Traffic { .. } => "traffic",
             EnvoyFilterDelete { .. } => "envoyfilter delete",
+            EnvoyFilterSet { .. } => "envoyfilter set",
             Pg(PgCommand::Status) => "pg status",
             Pg(PgCommand::Connections) => "pg connections",
             Pg(PgCommand::Slow { .. }) => "pg slow",
@@ -499,7 +506,9 @@ impl Command {
             | Command::Pvc { .. }
             | Command::Nodes
             | Command::Diagnose { .. } => Some(catalog.all_namespaces()),
-            Command::EnvoyFilterDelete { .. } => Some(vec![catalog.namespaces.apps.clone()]),
+            Command::EnvoyFilterDelete { .. } | Command::EnvoyFilterSet { .. } => {
+                Some(vec![catalog.namespaces.apps.clone()])
+            }
             Command::Prom { .. } => Some(vec![catalog.namespaces.apps.clone()]),
             _ => None,
         }

@@ -333,6 +333,50 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
             }
             Command::Traffic { service, weights }
         }
+        "envoyfilter set" => {
+            let t = a.required("the EnvoyFilter's name")?;
+            let name = values::dns1123_subdomain(spec, "EnvoyFilter name", &t)?;
+            let (mut tokens, mut fill_secs) = (None, None);
+            while let Some(t) = a.optional() {
+                match t.split_once('=') {
+                    Some(("tokens", v)) if tokens.is_none() => {
+                        tokens = Some(values::int_in(spec, "tokens", v, 1, 1_000_000)? as u32);
+                    }
+                    Some(("fill", v)) if fill_secs.is_none() => {
+                        let d = values::duration(spec, "fill", v)?;
+                        if d.as_secs() == 0 || d.as_secs() > 3600 {
+                            return Err(ParseError::out_of_range(
+                                spec,
+                                format!("fill must be between 1s and 1h, got `{v}`"),
+                            ));
+                        }
+                        fill_secs = Some(d.as_secs());
+                    }
+                    Some((k @ ("tokens" | "fill"), _)) => {
+                        return Err(ParseError::invalid(spec, format!("`{k}` is given twice")));
+                    }
+                    _ => {
+                        return Err(ParseError::invalid(
+                            spec,
+                            format!(
+                                "expected tokens=<n> or fill=<interval> (e.g. fill=1s), got `{t}`"
+                            ),
+                        ));
+                    }
+                }
+            }
+            if tokens.is_none() && fill_secs.is_none() {
+                return Err(ParseError::missing(
+                    spec,
+                    "tokens=<n> and/or fill=<interval>",
+                ));
+            }
+            Command::EnvoyFilterSet {
+                name,
+                tokens,
+                fill_secs,
+            }
+        }
         "envoyfilter delete" => {
             let t = a.required("the EnvoyFilter's name")?;
             Command::EnvoyFilterDelete {

@@ -315,6 +315,15 @@ pub static SPECS: &[Spec] = &[
         "§6.4"
     ),
     spec!(
+        "envoyfilter set",
+        "<name> [tokens=<n>] [fill=<interval>]",
+        "Set a local rate limit's token bucket (size and refill, refill interval)",
+        "envoyfilter set rate-limit-filter tokens=400 fill=1s",
+        Write,
+        Kube,
+        "§4.6"
+    ),
+    spec!(
         "envoyfilter delete",
         "<name>",
         "Delete an EnvoyFilter (its manifest is kept for undo)",

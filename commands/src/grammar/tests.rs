@@ -747,11 +747,11 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     (
         "envoyfilter remove rate-limit-filter",
-        "`envoyfilter remove` is not a command; try one of `envoyfilter delete`",
+        "`envoyfilter remove` is not a command; try one of `envoyfilter set`, `envoyfilter delete`",
     ),
     (
         "envoyfilter",
-        "`envoyfilter` needs a sub-command: `envoyfilter delete`",
+        "`envoyfilter` needs a sub-command: `envoyfilter set`, `envoyfilter delete`",
     ),
     (
         "hpa set agent-engine",

@@ -27,6 +27,7 @@ mod describe;
 mod endpoints;
 mod env;
 mod envoyfilter_delete;
+mod envoyfilter_set;
 mod events;
 mod health;
 mod hpa;
@@ -186,6 +187,11 @@ pub(crate) async fn write(
         Command::Traffic { service, weights } => {
             traffic::traffic(inner, ctx, inner.service(service)?, weights, expect).await
         }
+        Command::EnvoyFilterSet {
+            name,
+            tokens,
+            fill_secs,
+        } => envoyfilter_set::envoyfilter_set(inner, ctx, name, *tokens, *fill_secs, expect).await,
         Command::EnvoyFilterDelete { name } => {
             envoyfilter_delete::envoyfilter_delete(inner, ctx, name, expect).await
         }
@@ -263,6 +269,13 @@ pub(crate) enum Restore {
         namespace: String,
         name: String,
         http: Value,
+    },
+    /// An EnvoyFilter's local rate limit token bucket, at its JSON pointer.
+    EnvoyBucket {
+        namespace: String,
+        name: String,
+        path: String,
+        bucket: Value,
     },
     /// A deleted object: its full manifest.
     Create { manifest: Value },

@@ -10,6 +10,7 @@ use vabot_commands::plan::RiskClass;
 use vabot_commands::ports::ExecError;
 use vabot_commands::store::ExecutionRecord;
 
+use super::envoyfilter_set::restore_bucket;
 use super::hpa_set::utilisation;
 use super::istio::virtual_service_resource;
 use super::restart::{restart_workload, restarted_at};
@@ -302,6 +303,31 @@ pub(crate) async fn undo(
                     restart,
                 },
                 after: json!({"key": key}),
+            })
+        }
+        Restore::EnvoyBucket {
+            namespace,
+            name,
+            path,
+            bucket,
+        } => {
+            let (fp, current, changes) =
+                restore_bucket(ctx, &namespace, &name, &path, &bucket, expect).await?;
+            Ok(Done {
+                summary: summary("restore the token bucket".into()),
+                done_title: "Undone on".into(),
+                target: target("EnvoyFilter", &namespace, &name),
+                changes,
+                fingerprint: fp,
+                notes: Vec::new(),
+                risk: RiskClass::Write,
+                before: Restore::EnvoyBucket {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    path: path.clone(),
+                    bucket: current,
+                },
+                after: bucket,
             })
         }
         Restore::VsHttp {

@@ -321,7 +321,7 @@ async fn netpol_shows_ingress_and_egress_peers_with_their_ports() {
             "egress": [
                 {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
                  "ports": [{"protocol": "UDP", "port": 53}]},
-                {"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                {"to": [{"ipBlock": {"cidr": "127.0.0.0/8", "except": ["127.0.1.0/24"]}}],
                  "ports": [{"protocol": "TCP", "port": 5432}]}
             ]}}),
     )
@@ -338,7 +338,7 @@ async fn netpol_shows_ingress_and_egress_peers_with_their_ports() {
         text.contains("app=agent-engine Ingress,Egress app=voice-gateway on TCP/8080"),
         "{text}"
     );
-    assert!(text.contains("ns kubernetes.io/metadata.name=kube-system on UDP/53; 10.0.0.0/8 except 10.1.0.0/16 on TCP/5432"), "{text}");
+    assert!(text.contains("ns kubernetes.io/metadata.name=kube-system on UDP/53; 127.0.0.0/8 except 127.0.1.0/24 on TCP/5432"), "{text}");
     assert!(
         text.contains("(all pods) Egress (not restricted) deny all"),
         "{text}"

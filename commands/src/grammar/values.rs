@@ -277,13 +277,17 @@ pub fn image(spec: &'static Spec, token: &str) -> Result<String, ParseError> {
 }
 
 /// A ConfigMap key: letters, digits, `-`, `_` and `.`, at most 253.
-pub fn config_key(spec: &'static Spec, token: &str) -> Result<String, ParseError> {
-    let ok = !token.is_empty()
+/// Letters, digits, '-', '_' and '.', 1 to 253 of them: a ConfigMap key's alphabet.
+fn key_chars(token: &str) -> bool {
+    !token.is_empty()
         && token.len() <= 253
         && token
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+pub fn config_key(spec: &'static Spec, token: &str) -> Result<String, ParseError> {
+    if key_chars(token) {
         Ok(token.to_owned())
     } else {
         Err(ParseError::invalid(
@@ -297,13 +301,7 @@ pub fn config_key(spec: &'static Spec, token: &str) -> Result<String, ParseError
 
 /// An environment variable's name: letters, digits, '_', '-' and '.', not starting with a digit.
 pub fn env_name(spec: &'static Spec, token: &str) -> Result<String, ParseError> {
-    let ok = !token.is_empty()
-        && token.len() <= 253
-        && !token.starts_with(|c: char| c.is_ascii_digit())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if key_chars(token) && !token.starts_with(|c: char| c.is_ascii_digit()) {
         Ok(token.to_owned())
     } else {
         Err(ParseError::invalid(

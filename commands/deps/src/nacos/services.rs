@@ -49,42 +49,48 @@ pub(crate) fn data<T>(what: &str, r: V2Result<T>) -> Result<T, ExecError> {
     })
 }
 
+/// A v2 open-API GET, its envelope unwrapped.
+async fn get_v2<T: serde::de::DeserializeOwned>(
+    x: &Inner,
+    base: &str,
+    what: &str,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<T, ExecError> {
+    let r: V2Result<T> = x
+        .timed(WHAT, x.http.get_json(WHAT, &join(base, path), query))
+        .await?;
+    data(what, r)
+}
+
 pub(crate) async fn run(x: &Inner, group: &str) -> Result<Outcome, ExecError> {
     let base = x.nacos("nacos services")?;
-    let list: ServiceList = data(
+    let list: ServiceList = get_v2(
+        x,
+        base,
         "service list",
-        x.timed(
-            WHAT,
-            x.http.get_json(
-                WHAT,
-                &join(base, "nacos/v2/ns/service/list"),
-                &[
-                    ("groupName", group.to_owned()),
-                    ("pageNo", "1".into()),
-                    ("pageSize", MAX_SERVICES.to_string()),
-                ],
-            ),
-        )
-        .await?,
-    )?;
+        "nacos/v2/ns/service/list",
+        &[
+            ("groupName", group.to_owned()),
+            ("pageNo", "1".into()),
+            ("pageSize", MAX_SERVICES.to_string()),
+        ],
+    )
+    .await?;
     let mut rows = Vec::new();
     let mut degraded = 0;
     for name in list.services.iter().take(MAX_SERVICES) {
-        let inst: InstanceList = data(
+        let inst: InstanceList = get_v2(
+            x,
+            base,
             "instance list",
-            x.timed(
-                WHAT,
-                x.http.get_json(
-                    WHAT,
-                    &join(base, "nacos/v2/ns/instance/list"),
-                    &[
-                        ("serviceName", name.clone()),
-                        ("groupName", group.to_owned()),
-                    ],
-                ),
-            )
-            .await?,
-        )?;
+            "nacos/v2/ns/instance/list",
+            &[
+                ("serviceName", name.clone()),
+                ("groupName", group.to_owned()),
+            ],
+        )
+        .await?;
         let total = inst.hosts.len();
         let healthy = inst.hosts.iter().filter(|h| h.healthy && h.enabled).count();
         let state = if total == 0 {

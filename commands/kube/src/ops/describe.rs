@@ -16,6 +16,21 @@ use super::workload::{age_of, get_deployment, get_statefulset};
 use crate::cache::pod_state;
 use crate::{Ctx, Inner};
 
+/// A status condition as a CONDITION / STATUS / REASON / MESSAGE row.
+pub(crate) fn condition_row(
+    type_: &str,
+    status: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> Vec<String> {
+    vec![
+        type_.to_owned(),
+        status.to_owned(),
+        reason.unwrap_or_default().to_owned(),
+        message.unwrap_or_default().to_owned(),
+    ]
+}
+
 pub(crate) fn template_lines(t: &PodTemplateSpec) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(spec) = &t.spec {
@@ -162,12 +177,12 @@ pub(crate) async fn describe(
                             .unwrap_or_default()
                             .iter()
                             .map(|c| {
-                                vec![
-                                    c.type_.clone(),
-                                    c.status.clone(),
-                                    c.reason.clone().unwrap_or_default(),
-                                    c.message.clone().unwrap_or_default(),
-                                ]
+                                condition_row(
+                                    &c.type_,
+                                    &c.status,
+                                    c.reason.as_deref(),
+                                    c.message.as_deref(),
+                                )
                             })
                             .collect::<Vec<_>>(),
                         spec.strategy
@@ -203,12 +218,12 @@ pub(crate) async fn describe(
                             .unwrap_or_default()
                             .iter()
                             .map(|c| {
-                                vec![
-                                    c.type_.clone(),
-                                    c.status.clone(),
-                                    c.reason.clone().unwrap_or_default(),
-                                    c.message.clone().unwrap_or_default(),
-                                ]
+                                condition_row(
+                                    &c.type_,
+                                    &c.status,
+                                    c.reason.as_deref(),
+                                    c.message.as_deref(),
+                                )
                             })
                             .collect::<Vec<_>>(),
                         spec.update_strategy
@@ -265,12 +280,12 @@ pub(crate) async fn describe(
                 .unwrap_or_default()
                 .iter()
                 .map(|c| {
-                    vec![
-                        c.type_.clone(),
-                        c.status.clone(),
-                        c.reason.clone().unwrap_or_default(),
-                        c.message.clone().unwrap_or_default(),
-                    ]
+                    condition_row(
+                        &c.type_,
+                        &c.status,
+                        c.reason.as_deref(),
+                        c.message.as_deref(),
+                    )
                 })
                 .collect();
             let mut m = Message::new(Tone::Info)

@@ -92,6 +92,25 @@ struct Cm {
     changed: Option<k8s_openapi::jiff::Timestamp>,
 }
 
+/// The ConfigMaps one `env` reads, each fetched once however many sources name it.
+#[derive(Default)]
+struct Cms(std::collections::BTreeMap<String, Option<Cm>>);
+
+impl Cms {
+    async fn get(&mut self, ctx: &Ctx, ns: &str, name: &str) -> Result<Option<&Cm>, ExecError> {
+        if !self.0.contains_key(name) {
+            let cm = configmap(ctx, ns, name).await?;
+            self.0.insert(name.to_owned(), cm);
+        }
+        Ok(self.0.get(name).and_then(Option::as_ref))
+    }
+
+    /// When the last of them changed.
+    fn changed(&self) -> Option<k8s_openapi::jiff::Timestamp> {
+        self.0.values().flatten().filter_map(|c| c.changed).max()
+    }
+}
+
 async fn configmap(ctx: &Ctx, ns: &str, name: &str) -> Result<Option<Cm>, ExecError> {
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
     let cm = ctx
@@ -125,7 +144,7 @@ pub(crate) async fn env(ctx: &Ctx, svc: &Service, key: &str) -> Result<Message, 
     let wl = load(ctx, svc).await?;
     let template = wl.template.spec.clone().unwrap_or_default();
     let mut lines = Vec::new();
-    let mut configmaps: Vec<String> = Vec::new();
+    let mut configmaps = Cms::default();
     let mut found = false;
     for c in &template.containers {
         let srcs = sources(c, key);
@@ -143,8 +162,7 @@ pub(crate) async fn env(ctx: &Ctx, svc: &Service, key: &str) -> Result<Message, 
                     format!("literal {}", shown(key, v))
                 }
                 Source::ConfigMapKey { name, key: k } => {
-                    configmaps.push(name.clone());
-                    match configmap(ctx, ns, name).await? {
+                    match configmaps.get(ctx, ns, name).await? {
                         Some(cm) => match cm.data.get(k) {
                             Some(v) => {
                                 effective.get_or_insert_with(|| shown(key, v));
@@ -168,9 +186,8 @@ pub(crate) async fn env(ctx: &Ctx, svc: &Service, key: &str) -> Result<Message, 
                     format!("field {path}")
                 }
                 Source::ConfigMapAll { name, prefix } => {
-                    configmaps.push(name.clone());
                     let k = &key[prefix.len()..];
-                    match configmap(ctx, ns, name).await? {
+                    match configmaps.get(ctx, ns, name).await? {
                         Some(cm) => match cm.data.get(k) {
                             Some(v) => {
                                 effective.get_or_insert_with(|| shown(key, v));
@@ -205,12 +222,7 @@ pub(crate) async fn env(ctx: &Ctx, svc: &Service, key: &str) -> Result<Message, 
         .into_iter()
         .filter(|p| p.metadata.deletion_timestamp.is_none())
         .collect();
-    let mut changed_at = None;
-    for name in &configmaps {
-        if let Some(cm) = configmap(ctx, ns, name).await? {
-            changed_at = changed_at.max(cm.changed);
-        }
-    }
+    let changed_at = configmaps.changed();
     let mut rows = Vec::new();
     let mut stale = 0;
     for p in &pods {

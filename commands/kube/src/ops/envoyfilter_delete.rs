@@ -1,12 +1,12 @@
 //! `envoyfilter delete <name>`: deletes an EnvoyFilter; its manifest is the undo.
 
-use kube::api::{Api, DeleteParams, DynamicObject};
+use kube::api::DeleteParams;
 use serde_json::json;
 use vabot_commands::plan::RiskClass;
 use vabot_commands::ports::ExecError;
 
-use super::{Done, Restore, check, fp_of, target};
-use crate::cache::envoy_filter_resource;
+use super::istio::{EnvoyFilter, load_envoy_filter};
+use super::{Done, Restore, target};
 use crate::{Ctx, Inner};
 
 pub(crate) async fn envoyfilter_delete(
@@ -15,21 +15,13 @@ pub(crate) async fn envoyfilter_delete(
     name: &str,
     expect: Option<&str>,
 ) -> Result<Done, ExecError> {
-    if !inner.has_istio() {
-        return Err(ExecError::Precondition {
-            why: "the Istio API (networking.istio.io) is not served by this cluster".into(),
-        });
-    }
-    let ns = inner.catalog().namespaces.apps.as_str().to_owned();
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), &ns, &envoy_filter_resource());
-    let ef = ctx
-        .op("get", "envoyfilters", &ns, name)
-        .run(api.get(name))
-        .await?;
-    let fp = fp_of(&ef.metadata);
-    let what = format!("EnvoyFilter {ns}/{name}");
-    check(expect, &fp, &what)?;
+    let EnvoyFilter {
+        api,
+        ns,
+        object: ef,
+        fingerprint: fp,
+        what,
+    } = load_envoy_filter(inner, ctx, name, expect).await?;
     let manifest = serde_json::to_value(&ef).map_err(|e| ExecError::Internal {
         detail: e.to_string(),
     })?;

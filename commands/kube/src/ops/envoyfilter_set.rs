@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use vabot_commands::plan::RiskClass;
 use vabot_commands::ports::ExecError;
 
+use super::istio::{EnvoyFilter, load_envoy_filter};
 use super::{Done, Restore, check, fp_of, params, target};
 use crate::cache::envoy_filter_resource;
 use crate::{Ctx, Inner};
@@ -43,6 +44,43 @@ fn field(bucket: &Value, k: &str) -> String {
     }
 }
 
+/// Replaces the bucket at `path` with `to`, as a JSON patch that first tests it is still
+/// `from`: a concurrent edit fails instead of being overwritten.
+#[allow(clippy::too_many_arguments)]
+async fn replace_bucket(
+    ctx: &Ctx,
+    api: &Api<DynamicObject>,
+    ns: &str,
+    name: &str,
+    path: &str,
+    from: &Value,
+    to: &Value,
+    dry: bool,
+) -> Result<(), ExecError> {
+    let patch: Patch<Value> = Patch::Json(
+        serde_json::from_value(json!([
+            {"op": "test", "path": path, "value": from},
+            {"op": "replace", "path": path, "value": to},
+        ]))
+        .map_err(|e| ExecError::Internal {
+            detail: e.to_string(),
+        })?,
+    );
+    ctx.op("patch", "envoyfilters", ns, name)
+        .run(api.patch(name, &params(dry), &patch))
+        .await
+        .map(|_| ())
+}
+
+/// The bucket fields that differ, as `(field, before, after)`.
+fn bucket_changes(from: &Value, to: &Value) -> Vec<(String, String, String)> {
+    ["max_tokens", "tokens_per_fill", "fill_interval"]
+        .iter()
+        .filter(|k| from.get(**k) != to.get(**k))
+        .map(|k| ((*k).to_owned(), field(from, k), field(to, k)))
+        .collect()
+}
+
 pub(crate) async fn envoyfilter_set(
     inner: &Inner,
     ctx: &Ctx,
@@ -51,21 +89,13 @@ pub(crate) async fn envoyfilter_set(
     fill_secs: Option<u64>,
     expect: Option<&str>,
 ) -> Result<Done, ExecError> {
-    if !inner.has_istio() {
-        return Err(ExecError::Precondition {
-            why: "the Istio API (networking.istio.io) is not served by this cluster".into(),
-        });
-    }
-    let ns = inner.catalog().namespaces.apps.as_str().to_owned();
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), &ns, &envoy_filter_resource());
-    let ef = ctx
-        .op("get", "envoyfilters", &ns, name)
-        .run(api.get(name))
-        .await?;
-    let fp = fp_of(&ef.metadata);
-    let what = format!("EnvoyFilter {ns}/{name}");
-    check(expect, &fp, &what)?;
+    let EnvoyFilter {
+        api,
+        ns,
+        object: ef,
+        fingerprint: fp,
+        what,
+    } = load_envoy_filter(inner, ctx, name, expect).await?;
     let root = json!({"spec": ef.data.get("spec").cloned().unwrap_or(Value::Null)});
     let path = bucket_path(&root["spec"]).ok_or_else(|| ExecError::Precondition {
         why: format!(
@@ -86,23 +116,18 @@ pub(crate) async fn envoyfilter_set(
             why: format!("{what} already has these token bucket settings"),
         });
     }
-    let patch: Patch<Value> = Patch::Json(
-        serde_json::from_value(json!([
-            {"op": "test", "path": path, "value": before},
-            {"op": "replace", "path": path, "value": after},
-        ]))
-        .map_err(|e| ExecError::Internal {
-            detail: e.to_string(),
-        })?,
-    );
-    ctx.op("patch", "envoyfilters", &ns, name)
-        .run(api.patch(name, &params(expect.is_none()), &patch))
-        .await?;
-    let changes = ["max_tokens", "tokens_per_fill", "fill_interval"]
-        .iter()
-        .filter(|k| before.get(**k) != after.get(**k))
-        .map(|k| ((*k).to_owned(), field(&before, k), field(&after, k)))
-        .collect();
+    replace_bucket(
+        ctx,
+        &api,
+        &ns,
+        name,
+        &path,
+        &before,
+        &after,
+        expect.is_none(),
+    )
+    .await?;
+    let changes = bucket_changes(&before, &after);
     Ok(Done {
         summary: format!("Set the token bucket of {what}"),
         done_title: "Rate limit set on".into(),
@@ -148,22 +173,17 @@ pub(crate) async fn restore_bucket(
         .ok_or_else(|| ExecError::Precondition {
             why: format!("EnvoyFilter {ns}/{name} no longer has the token bucket at {path}"),
         })?;
-    let patch: Patch<Value> = Patch::Json(
-        serde_json::from_value(json!([
-            {"op": "test", "path": path, "value": current},
-            {"op": "replace", "path": path, "value": bucket},
-        ]))
-        .map_err(|e| ExecError::Internal {
-            detail: e.to_string(),
-        })?,
-    );
-    ctx.op("patch", "envoyfilters", ns, name)
-        .run(api.patch(name, &params(expect.is_none()), &patch))
-        .await?;
-    let changes = ["max_tokens", "tokens_per_fill", "fill_interval"]
-        .iter()
-        .filter(|k| current.get(**k) != bucket.get(**k))
-        .map(|k| ((*k).to_owned(), field(&current, k), field(bucket, k)))
-        .collect();
+    replace_bucket(
+        ctx,
+        &api,
+        ns,
+        name,
+        path,
+        &current,
+        bucket,
+        expect.is_none(),
+    )
+    .await?;
+    let changes = bucket_changes(&current, bucket);
     Ok((fp, current, changes))
 }

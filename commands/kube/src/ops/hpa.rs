@@ -9,6 +9,7 @@ use vabot_commands::message::{Message, Tone};
 use vabot_commands::ports::ExecError;
 
 use super::all_ns;
+use super::describe::condition_row;
 use super::events::{EVENT_HEADERS, recent_events};
 use crate::{Ctx, Inner};
 
@@ -122,12 +123,12 @@ pub(crate) async fn hpa(
             .unwrap_or_default()
             .iter()
             .map(|c| {
-                vec![
-                    c.type_.clone(),
-                    c.status.clone(),
-                    c.reason.clone().unwrap_or_default(),
-                    c.message.clone().unwrap_or_default(),
-                ]
+                condition_row(
+                    &c.type_,
+                    &c.status,
+                    c.reason.as_deref(),
+                    c.message.as_deref(),
+                )
             })
             .collect();
         let limited = conditions

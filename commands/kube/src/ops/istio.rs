@@ -17,6 +17,46 @@ pub(crate) fn virtual_service_resource() -> ApiResource {
     ))
 }
 
+/// An EnvoyFilter of the apps namespace, read for a write: its API, the object, its
+/// fingerprint and how to name it; refused when the plan's fingerprint moved.
+pub(crate) struct EnvoyFilter {
+    pub api: Api<DynamicObject>,
+    pub ns: String,
+    pub object: DynamicObject,
+    pub fingerprint: String,
+    pub what: String,
+}
+
+pub(crate) async fn load_envoy_filter(
+    inner: &Inner,
+    ctx: &Ctx,
+    name: &str,
+    expect: Option<&str>,
+) -> Result<EnvoyFilter, ExecError> {
+    if !inner.has_istio() {
+        return Err(ExecError::Precondition {
+            why: "the Istio API (networking.istio.io) is not served by this cluster".into(),
+        });
+    }
+    let ns = inner.catalog().namespaces.apps.as_str().to_owned();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &ns, &envoy_filter_resource());
+    let object = ctx
+        .op("get", "envoyfilters", &ns, name)
+        .run(api.get(name))
+        .await?;
+    let fingerprint = super::fp_of(&object.metadata);
+    let what = format!("EnvoyFilter {ns}/{name}");
+    super::check(expect, &fingerprint, &what)?;
+    Ok(EnvoyFilter {
+        api,
+        ns,
+        object,
+        fingerprint,
+        what,
+    })
+}
+
 pub(crate) async fn istio(
     inner: &Inner,
     ctx: &Ctx,

@@ -7,9 +7,22 @@ use vabot_commands::plan::RiskClass;
 use vabot_commands::ports::ExecError;
 
 use super::scale::apply_scale;
-use super::workload::load;
+use super::workload::{Workload, load};
 use super::{Done, Restore, ScaleItem, target};
 use crate::{Ctx, Inner};
+
+fn part(w: &Workload) -> String {
+    format!("{}={}", w.name, w.fingerprint)
+}
+
+/// One fingerprint for a batch: any workload changed since the plan refuses it all.
+pub(crate) fn batch_fingerprint<'a>(workloads: impl IntoIterator<Item = &'a Workload>) -> String {
+    workloads
+        .into_iter()
+        .map(part)
+        .collect::<Vec<_>>()
+        .join(";")
+}
 
 pub(crate) async fn scale_all(
     inner: &Inner,
@@ -29,21 +42,13 @@ pub(crate) async fn scale_all(
     for svc in &services {
         workloads.push(load(ctx, svc).await?);
     }
-    // One fingerprint for the batch: any workload changed since the plan refuses it all.
-    let fingerprint = workloads
-        .iter()
-        .map(|w| format!("{}={}", w.name, w.fingerprint))
-        .collect::<Vec<_>>()
-        .join(";");
+    let fingerprint = batch_fingerprint(&workloads);
     if let Some(e) = expect
         && e != fingerprint
     {
         let moved: Vec<&str> = workloads
             .iter()
-            .filter(|w| {
-                !e.split(';')
-                    .any(|p| p == format!("{}={}", w.name, w.fingerprint))
-            })
+            .filter(|w| !e.split(';').any(|p| p == part(w)))
             .map(|w| w.name.as_str())
             .collect();
         return Err(ExecError::Conflict {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Service as KubeService;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use vabot_commands::message::{Message, Tone};
@@ -62,12 +63,8 @@ pub(crate) async fn svc(ctx: &Ctx, namespaces: &[String]) -> Result<Message, Exe
                         .target_port
                         .as_ref()
                         .map(|t| match t {
-                            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => {
-                                i.to_string()
-                            }
-                            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(
-                                s,
-                            ) => s.clone(),
+                            IntOrString::Int(i) => i.to_string(),
+                            IntOrString::String(s) => s.clone(),
                         })
                         .filter(|t| *t != p.port.to_string())
                         .map(|t| format!("→{t}"))

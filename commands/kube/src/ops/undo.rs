@@ -15,6 +15,7 @@ use super::hpa_set::utilisation;
 use super::istio::virtual_service_resource;
 use super::restart::{restart_workload, restarted_at};
 use super::scale::apply_scale;
+use super::scale_all::batch_fingerprint;
 use super::traffic::weights_text;
 use super::workload::{json_patch, load_named, patch_workload, template_restore};
 use super::{Done, Restore, ScaleItem, check, fp_of, params, target};
@@ -104,11 +105,7 @@ pub(crate) async fn undo(
                     item.replicas,
                 ));
             }
-            let fingerprint = loaded
-                .iter()
-                .map(|(w, _)| format!("{}={}", w.name, w.fingerprint))
-                .collect::<Vec<_>>()
-                .join(";");
+            let fingerprint = batch_fingerprint(loaded.iter().map(|(w, _)| w));
             check(expect, &fingerprint, "the scaled workloads")?;
             for (wl, replicas) in &loaded {
                 apply_scale(ctx, wl, *replicas, dry).await?;

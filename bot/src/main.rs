@@ -52,7 +52,11 @@ enum Cmd {
         http: std::net::SocketAddr,
     },
     /// Print the Kubernetes Role rules the command catalogue needs (least privilege).
-    Rbac,
+    Rbac {
+        /// The rules of the mesh control plane's namespace (`health istio-system`) instead.
+        #[arg(long)]
+        mesh: bool,
+    },
     /// Validate the configuration and the policy file, then exit.
     CheckConfig,
     /// Run the database migrations, then exit.
@@ -135,11 +139,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::run(settings, http).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Rbac => {
-            print!(
-                "{}",
-                vabot_commands::rbac::render_rules(&settings.load_catalog()?)
-            );
+        Cmd::Rbac { mesh } => {
+            let catalog = settings.load_catalog()?;
+            if mesh {
+                print!("{}", vabot_commands::rbac::render_mesh_rules());
+            } else {
+                print!("{}", vabot_commands::rbac::render_rules(&catalog));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Migrate => {

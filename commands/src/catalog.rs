@@ -49,13 +49,31 @@ pub struct Service {
     /// vabot's to change.
     #[serde(default)]
     pub sidecars: Vec<String>,
+    /// The Service port `probe` asks through the API server's service proxy (`http`);
+    /// none: the service has no probe. The chart's Role names `<service>:<port>` only.
+    #[serde(default)]
+    pub probe_port: Option<String>,
+    /// The path `probe` requests (default `/health`).
+    #[serde(default)]
+    pub probe_path: Option<String>,
 }
 
-/// The two namespaces of the platform.
+impl Service {
+    /// The probe's path: the catalog's, else `/health`.
+    pub fn probe_path(&self) -> &str {
+        self.probe_path.as_deref().unwrap_or("/health")
+    }
+}
+
+/// The two namespaces of the platform, and the service mesh's control plane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Namespaces {
     pub apps: Namespace,
     pub infra: Namespace,
+    /// The Istio control plane (`istio-system`): `health istio-system` reads its pods and
+    /// Deployments; nothing else acts there.
+    #[serde(default)]
+    pub mesh: Option<Namespace>,
 }
 
 /// The whole catalog.
@@ -114,6 +132,14 @@ impl Catalog {
         self.namespaces.apps.as_str() == ns || self.namespaces.infra.as_str() == ns
     }
 
+    /// Whether `ns` is the mesh control plane's namespace.
+    pub fn is_mesh(&self, ns: &str) -> bool {
+        self.namespaces
+            .mesh
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ns)
+    }
+
     /// Checks internal consistency; returns what is wrong, one line each.
     pub fn validate(&self) -> Vec<String> {
         self.problems().into_iter().map(|(_, m)| m).collect()
@@ -149,6 +175,34 @@ impl Catalog {
             if s.containers.is_empty() {
                 problems.push((at(s), format!("service `{}` has no containers", s.name)));
             }
+            if let Some(port) = &s.probe_port
+                && !is_dns_label(port)
+                && port.parse::<u16>().is_err()
+            {
+                problems.push((
+                    at(s),
+                    format!(
+                        "service `{}`: probe_port `{port}` is neither a port name nor a number",
+                        s.name
+                    ),
+                ));
+            }
+            if let Some(path) = &s.probe_path
+                && !(path.starts_with('/')
+                    && path.len() <= 100
+                    && !path.contains("..")
+                    && path
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b)))
+            {
+                problems.push((
+                    at(s),
+                    format!(
+                        "service `{}`: probe_path `{path}` must start with `/` and use letters, digits, `/`, `-`, `_`, `.` (no `..`)",
+                        s.name
+                    ),
+                ));
+            }
             if !self.knows_namespace(s.namespace.as_str()) {
                 problems.push((
                     at(s),
@@ -159,7 +213,10 @@ impl Catalog {
                 ));
             }
         }
-        for ns in [&self.namespaces.apps, &self.namespaces.infra] {
+        for ns in [&self.namespaces.apps, &self.namespaces.infra]
+            .into_iter()
+            .chain(self.namespaces.mesh.as_ref())
+        {
             if !is_dns_label(ns.as_str()) {
                 problems.push((
                     ns.to_string(),

@@ -233,7 +233,7 @@ impl Policy {
                 }
             }
             for ns in &rule.namespaces {
-                if ns != "*" && !catalog.knows_namespace(ns) {
+                if ns != "*" && !catalog.knows_namespace(ns) && !catalog.is_mesh(ns) {
                     out.push((
                         ns.clone(),
                         format!("channel `{key}` allows namespace `{ns}`, which the service catalog does not know"),

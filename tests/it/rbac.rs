@@ -32,7 +32,7 @@ users:
   "console:bob":   [approver]
 channels:
   "console:#incident-prod":
-    namespaces: {}
+    namespaces: [{}, {}, {}]
     allow: [read, write, destructive]
 approvals:
   - when: {{ risk: destructive }}
@@ -40,7 +40,7 @@ approvals:
     approvers: [approver]
     expiry: 15m
 "#,
-        t.namespaces()
+        t.prod, t.infra, t.mesh
     )
 }
 
@@ -108,9 +108,11 @@ impl Pod {
 /// undone. Each entry: (label, line). `{pod}` is an agent-engine pod.
 fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
     let prod = &t.prod;
+    let mesh = &t.mesh;
     let lines = [
         "health",
         &format!("health {prod}"),
+        &format!("health {mesh}"),
         "health agent-engine",
         "pods agent-engine",
         "describe agent-engine",
@@ -119,6 +121,9 @@ fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
         "events agent-engine",
         "logs agent-engine --tail 5",
         "endpoints agent-engine",
+        // Its Service selects no pod (set up by the test): the proxy answers 503 itself,
+        // and no simulated pod address is ever dialled.
+        "probe notification-service",
         "netpol",
         "top pods",
         "top nodes",
@@ -345,6 +350,7 @@ fn render_chart(release: &str, sys: &str, t: &Topology) -> Vec<Value> {
             "--set",
             &format!("targetNamespaces={{{},{}}}", t.prod, t.infra),
         ])
+        .args(["--set", &format!("meshNamespace={}", t.mesh)])
         .output()
         .unwrap();
     assert!(
@@ -425,6 +431,16 @@ fn wait_authorizer(rule: &Rule, sa: &str, sys: &str, namespace: &str, present: b
             if present { "restored" } else { "removed" }
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The namespace a namespaced rule's Role lives in (the mesh Role in the mesh namespace,
+/// the target Roles stand for by the prod one).
+fn rule_ns<'a>(rule: &Rule, t: &'a Topology) -> &'a str {
+    if rule.name.ends_with("-mesh") {
+        &t.mesh
+    } else {
+        &t.prod
     }
 }
 
@@ -521,6 +537,42 @@ fn pod_of(t: &Topology) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_charts_service_account_runs_every_command_and_every_rule_is_needed() {
     let t = Topology::seed("rbac", &[]).await;
+    // `probe` goes through the service proxy; a Service with no pod behind it keeps the
+    // API server from dialling a kwok pod's made-up address.
+    kubectl_run(
+        &[
+            "-n",
+            &t.prod,
+            "patch",
+            "service",
+            "notification-service",
+            "-p",
+            r#"{"spec":{"selector":{"app":"vabot-probe-nobody"}}}"#,
+        ],
+        None,
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    while !kubectl_run(
+        &[
+            "-n",
+            &t.prod,
+            "get",
+            "endpoints",
+            "notification-service",
+            "-o",
+            "jsonpath={.subsets}",
+        ],
+        None,
+    )
+    .trim()
+    .is_empty()
+    {
+        assert!(
+            Instant::now() < end,
+            "notification-service kept its endpoints"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // A release of its own: the ClusterRole is cluster-wide, named after the release.
     let release = t.prod.trim_end_matches("-prod").to_owned();
     let sa = format!("{release}-vabot");
@@ -645,7 +697,7 @@ async fn the_charts_service_account_runs_every_command_and_every_rule_is_needed(
     let mut table: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for rule in &rules {
         apply_roles(&docs, Some(rule));
-        wait_authorizer(rule, &sa, &sys, &t.prod, false);
+        wait_authorizer(rule, &sa, &sys, rule_ns(rule, &t), false);
         t.reapply().await;
         let mut round = run_script(&pod, &t, &pod_of(&t));
         round.push(("lease election".into(), lease_check(&pod, &sys).await));
@@ -656,7 +708,7 @@ async fn the_charts_service_account_runs_every_command_and_every_rule_is_needed(
             .collect();
         table.insert(rule.label(), broken);
         apply_roles(&docs, None);
-        wait_authorizer(rule, &sa, &sys, &t.prod, true);
+        wait_authorizer(rule, &sa, &sys, rule_ns(rule, &t), true);
         t.reapply().await;
     }
     println!("rule removed → commands that then fail with 403:");

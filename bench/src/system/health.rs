@@ -258,6 +258,7 @@ async fn measure(
         namespaces: Namespaces {
             apps: ns.as_str().into(),
             infra: ns.as_str().into(),
+            mesh: None,
         },
         services: names
             .iter()
@@ -274,6 +275,8 @@ async fn measure(
                 secret: None,
                 virtual_service: None,
                 sidecars: Vec::new(),
+                probe_port: None,
+                probe_path: None,
             })
             .collect(),
     });

@@ -92,6 +92,8 @@ pub struct KubeCluster {
 pub(crate) struct Inner {
     base: kube::Config,
     client: Client,
+    /// The same identity without kube's retry of 5xx answers (`probe`).
+    probe_client: Client,
     catalog: Arc<Catalog>,
     caches: cache::Caches,
     impersonate: bool,
@@ -163,6 +165,12 @@ impl KubeCluster {
         req_config.reset_reader_on_write = true;
         let client = Client::try_from(req_config.clone())
             .map_err(|e| ConnectError::Client(e.to_string()))?;
+        // The service proxy answers for the service behind it: its 503 is an answer to
+        // show, not a busy API server to retry (kube's default retry would hide it).
+        let mut probe_config = req_config.clone();
+        probe_config.default_retry = false;
+        let probe_client =
+            Client::try_from(probe_config).map_err(|e| ConnectError::Client(e.to_string()))?;
         let has_istio = istio_served(&client, timeout).await;
         let namespaces: Vec<String> = catalog
             .all_namespaces()
@@ -174,6 +182,7 @@ impl KubeCluster {
             inner: Arc::new(Inner {
                 base: req_config,
                 client,
+                probe_client,
                 catalog,
                 caches,
                 impersonate: settings.impersonate,
@@ -239,6 +248,14 @@ impl Inner {
     }
 
     /// The context for reads and for writes without impersonation: vabot's own identity.
+    /// vabot's own identity through a client that does not retry (`probe`).
+    pub(crate) fn own_without_retry(&self) -> Ctx {
+        Ctx {
+            client: self.probe_client.clone(),
+            ..self.own()
+        }
+    }
+
     pub(crate) fn own(&self) -> Ctx {
         Ctx {
             client: self.client.clone(),

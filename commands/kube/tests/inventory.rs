@@ -407,3 +407,141 @@ async fn logs_read_a_catalogued_sidecar_and_set_image_leaves_it_alone() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_of_the_mesh_namespace_reads_istiod_and_the_gateway_live() {
+    let apps = TestNs::new("mesh-apps").await;
+    let mesh = TestNs::new("mesh").await;
+    // istiod runs; the gateway's pod can never be placed (no node has the label).
+    let deployments: Api<Deployment> = Api::namespaced(mesh.client.clone(), &mesh.name);
+    let istiod = deployment_json("istiod", "docker.io/istio/pilot:1.24.2", 1, "install");
+    deployments
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(istiod).unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut gateway = deployment_json(
+        "istio-ingressgateway",
+        "docker.io/istio/proxyv2:1.24.2",
+        1,
+        "install",
+    );
+    gateway["spec"]["template"]["spec"]["nodeSelector"] = json!({"vabot.dev/no-such-node": "x"});
+    deployments
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(gateway).unwrap(),
+        )
+        .await
+        .unwrap();
+    wait_rolled_out(&mesh.client, &mesh.name, "istiod").await;
+
+    let mut cat = catalog(&apps.name, vec![service("svc-a", &apps.name)]);
+    cat.namespaces.mesh = Some(mesh.name.as_str().into());
+    let pol = policy_in(&cat, &[&apps.name, &mesh.name]);
+    let w = world_with(cat, pol, KubeConfig::default(), admin_config().await).await;
+    let mut text = String::new();
+    for _ in 0..40 {
+        text = w.text("carol", &format!("health {}", mesh.name)).await;
+        if text.contains("Pending") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(text.contains(&format!("Health of {}", mesh.name)), "{text}");
+    assert!(
+        text.contains(&format!("{}/istiod Deployment 1/1", mesh.name)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}/istio-ingressgateway Deployment 0/1 ⚠",
+            mesh.name
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("1/2 workloads fully ready, 1 pods not Ready"),
+        "{text}"
+    );
+    assert!(text.contains("Read live from the API server"), "{text}");
+
+    // A namespace with no control plane says so instead of "all healthy".
+    let empty = TestNs::new("mesh-empty").await;
+    let mut cat = catalog(&apps.name, vec![service("svc-a", &apps.name)]);
+    cat.namespaces.mesh = Some(empty.name.as_str().into());
+    let pol = policy_in(&cat, &[&apps.name, &empty.name]);
+    let w = world_with(cat, pol, KubeConfig::default(), admin_config().await).await;
+    let text = w.text("carol", &format!("health {}", empty.name)).await;
+    assert!(
+        text.contains("No Deployments and no pods") && text.contains("istiod"),
+        "{text}"
+    );
+    // Without a mesh in the catalog, the name is an unknown scope with a hint.
+    let w = world(&apps.name, vec![service("svc-a", &apps.name)]).await;
+    let text = w.text("carol", &format!("health {}", mesh.name)).await;
+    assert!(
+        text.contains("unknown service") && text.contains("Usage: /va health"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_goes_through_the_service_proxy_and_never_has_a_simulated_pod_dialled() {
+    let ns = TestNs::new("probe").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-a", 1).await;
+    for (name, app) in [("svc-a", "svc-a"), ("lonely", "nobody")] {
+        create::<KubeService>(
+            &ns.client,
+            Some(&ns.name),
+            json!({"metadata": {"name": name}, "spec": {"selector": {"app": app},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
+        )
+        .await;
+    }
+    let mut a = service("svc-a", &ns.name);
+    a.probe_port = Some("http".into());
+    let mut lonely = service("lonely", &ns.name);
+    lonely.probe_port = Some("http".into());
+    lonely.probe_path = Some("/ready".into());
+    let bare = service("bare", &ns.name);
+    let w = world(&ns.name, vec![a, lonely, bare]).await;
+
+    // svc-a's ready pod runs on a kwok node: there is nothing behind its address, and
+    // the API server is not asked to dial it.
+    let mut text = String::new();
+    for _ in 0..40 {
+        text = w.text("carol", "probe svc-a").await;
+        if text.contains("not sent") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(text.contains("Probe of svc-a: not sent"), "{text}");
+    assert!(text.contains("simulated nodes (kwok-node-"), "{text}");
+
+    // No ready endpoint: the API server's own 503, explained.
+    let text = w.text("carol", "probe lonely").await;
+    assert!(text.contains("Probe of lonely: unreachable"), "{text}");
+    assert!(
+        text.contains("No ready pod stands behind Service `lonely`")
+            && text.contains("`/ready`")
+            && text
+                .contains("503 ServiceUnavailable: no endpoints available for service \"lonely\""),
+        "{text}"
+    );
+    // A service without a probe in the catalog says what to configure.
+    let text = w.text("carol", "probe bare").await;
+    assert!(
+        text.contains("`bare` has no probe in the catalog"),
+        "{text}"
+    );
+    // A Service that does not exist: not found, not a crash.
+    let mut gone = service("gone", &ns.name);
+    gone.probe_port = Some("http".into());
+    let w = world(&ns.name, vec![gone]).await;
+    let text = w.text("carol", "probe gone").await;
+    assert!(text.contains("Service gone in"), "{text}");
+}

@@ -40,6 +40,8 @@ pub enum HealthScope {
     All,
     Namespace(Namespace),
     Service(String),
+    /// The mesh control plane (`istio-system`): read live, not from the watch caches.
+    Mesh(Namespace),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +173,10 @@ pub enum Command {
         since: Option<Duration>,
     },
     Endpoints {
+        service: String,
+    },
+    /// The service's health endpoint through the API server's service proxy.
+    Probe {
         service: String,
     },
     Netpol {
@@ -340,6 +346,7 @@ impl Command {
             Events { .. } => "events",
             Logs { .. } => "logs",
             Endpoints { .. } => "endpoints",
+            Probe { .. } => "probe",
             Netpol { .. } => "netpol",
             Top { .. } => "top",
             Svc { .. } => "svc",
@@ -414,6 +421,7 @@ impl Command {
         match self {
             Pods { service }
             | Endpoints { service }
+            | Probe { service }
             | RolloutStatus { service }
             | RolloutHistory { service }
             | HpaSet { service, .. }
@@ -481,7 +489,7 @@ impl Command {
         }
         match self {
             Command::Health {
-                scope: HealthScope::Namespace(ns),
+                scope: HealthScope::Namespace(ns) | HealthScope::Mesh(ns),
             }
             | Command::Netpol {
                 namespace: Some(ns),

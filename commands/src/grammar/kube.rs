@@ -14,6 +14,7 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
                 None => HealthScope::All,
                 Some(t) if t == "all" => HealthScope::All,
                 Some(t) if c.knows_namespace(&t) => HealthScope::Namespace(Namespace::new(t)),
+                Some(t) if c.is_mesh(&t) => HealthScope::Mesh(Namespace::new(t)),
                 Some(t) => match c.get(&t) {
                     Some(s) => HealthScope::Service(s.name.clone()),
                     None => return Err(unknown_scope(spec, c, &t)),
@@ -71,6 +72,9 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
             }
         }
         "endpoints" => Command::Endpoints {
+            service: svc(spec, &mut a, c)?,
+        },
+        "probe" => Command::Probe {
             service: svc(spec, &mut a, c)?,
         },
         "netpol" => Command::Netpol {
@@ -441,6 +445,7 @@ fn unknown_scope(spec: &'static Spec, c: &Catalog, t: &str) -> ParseError {
     let mut candidates: Vec<&str> = c.names().collect();
     candidates.push(c.namespaces.apps.as_str());
     candidates.push(c.namespaces.infra.as_str());
+    candidates.extend(c.namespaces.mesh.as_ref().map(|m| m.as_str()));
     let suggestions: Vec<String> = crate::catalog::suggest(t, candidates)
         .into_iter()
         .map(str::to_owned)

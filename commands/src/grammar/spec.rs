@@ -73,12 +73,12 @@ pub static SPECS: &[Spec] = &[
     ),
     spec!(
         "health",
-        "[namespace|service]",
-        "Workloads ready/desired, failing pods, restarts, empty endpoints, pending PVCs, dependency pings",
+        "[namespace|service|istio-system]",
+        "Ready/desired, failing pods, restarts, empty endpoints, pending PVCs, pings; istio-system: the mesh",
         "health voiceassistant-prod",
         Read,
         Kube,
-        "§2.1 §2.3"
+        "§2.1 §2.2 §2.3"
     ),
     spec!(
         "pods",
@@ -124,6 +124,15 @@ pub static SPECS: &[Spec] = &[
         Read,
         Kube,
         "§2.1 §4.2"
+    ),
+    spec!(
+        "probe",
+        "<service>",
+        "GET the service's /health through the API server's service proxy (no exec)",
+        "probe agent-engine",
+        Read,
+        Kube,
+        "§2.3 §4.2"
     ),
     spec!(
         "netpol",

@@ -67,6 +67,12 @@ fn valid_forms_of_every_catalogue_command() {
             },
         ),
         (
+            "health istio-system",
+            Health {
+                scope: HealthScope::Mesh("istio-system".into()),
+            },
+        ),
+        (
             "health redis",
             Health {
                 scope: HealthScope::Service(svc("redis")),

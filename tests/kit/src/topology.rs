@@ -20,10 +20,12 @@ const MANIFESTS: &[&str] = &[
     "20-infra-statefulsets.yaml",
     "30-policies.yaml",
     "40-istio.yaml",
+    "45-istio-system.yaml",
 ];
 
 const PROD: &str = "voiceassistant-prod";
 const INFRA: &str = "voiceassistant-infra";
+const MESH: &str = "istio-system";
 
 /// How long seeding and the state probes wait.
 pub const WAIT: Duration = Duration::from_secs(90);
@@ -32,6 +34,9 @@ pub const WAIT: Duration = Duration::from_secs(90);
 pub struct Topology {
     pub prod: String,
     pub infra: String,
+    /// The mesh control plane's namespace (`istio-system`): created only when the seeded
+    /// services include its Deployments (the whole topology, or `istiod`).
+    pub mesh: String,
     services: Vec<String>,
     client: kube::Client,
 }
@@ -46,11 +51,20 @@ impl Topology {
         let topo = Self {
             prod: format!("{base}-prod"),
             infra: format!("{base}-infra"),
+            mesh: format!("{base}-mesh"),
             services: services.iter().map(|s| (*s).to_owned()).collect(),
             client: env::admin().await,
         };
         for ns in [&topo.prod, &topo.infra] {
             topo.create_namespace(ns).await;
+        }
+        let services: Vec<&str> = topo.services.iter().map(String::as_str).collect();
+        if topo
+            .documents(&services)
+            .iter()
+            .any(|d| d["metadata"]["namespace"] == topo.mesh.as_str())
+        {
+            topo.create_namespace(&topo.mesh).await;
         }
         topo.apply().await;
         topo
@@ -127,13 +141,17 @@ impl Topology {
 
     /// Text with the seeded namespaces in place of the VoiceHelper ones.
     pub fn rename(&self, text: &str) -> String {
-        text.replace(PROD, &self.prod).replace(INFRA, &self.infra)
+        text.replace(PROD, &self.prod)
+            .replace(INFRA, &self.infra)
+            .replace(MESH, &self.mesh)
     }
 
     /// Text with the VoiceHelper namespace names in place of the seeded ones (so output
     /// compares to a snapshot).
     pub fn rename_back(&self, text: &str) -> String {
-        text.replace(&self.prod, PROD).replace(&self.infra, INFRA)
+        text.replace(&self.prod, PROD)
+            .replace(&self.infra, INFRA)
+            .replace(&self.mesh, MESH)
     }
 
     /// The embedded catalog, naming this topology's namespaces.
@@ -307,7 +325,7 @@ impl Topology {
 
 impl Drop for Topology {
     fn drop(&mut self) {
-        let names = [self.prod.clone(), self.infra.clone()];
+        let names = [self.prod.clone(), self.infra.clone(), self.mesh.clone()];
         // Drop cannot await; a short-lived runtime on a thread does the delete.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

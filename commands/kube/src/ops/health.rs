@@ -1,19 +1,29 @@
 //! `health [namespace|service]`: one glanceable summary from the watch caches (no API
 //! request).
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
 use vabot_commands::grammar::HealthScope;
 use vabot_commands::message::{Message, Tone};
-use vabot_commands::ports::{ClusterSnapshot, ExecError};
+use vabot_commands::model::Namespace;
+use vabot_commands::ports::{ClusterSnapshot, ExecError, WorkloadState};
 
 use super::all_ns;
-use crate::Inner;
+use crate::{Ctx, Inner};
 
 // === health ===
 
-pub(crate) async fn health(inner: &Inner, scope: &HealthScope) -> Result<Message, ExecError> {
+pub(crate) async fn health(
+    inner: &Inner,
+    ctx: &Ctx,
+    scope: &HealthScope,
+) -> Result<Message, ExecError> {
     let (namespaces, service, title) = match scope {
         HealthScope::All => (all_ns(inner), None, "all namespaces".to_owned()),
         HealthScope::Namespace(ns) => (vec![ns.as_str().to_owned()], None, ns.to_string()),
+        HealthScope::Mesh(ns) => return mesh(ctx, ns).await,
         HealthScope::Service(s) => {
             let svc = inner.service(s)?;
             (
@@ -44,6 +54,66 @@ pub(crate) async fn health(inner: &Inner, scope: &HealthScope) -> Result<Message
     Ok(render_health(&snap, &title, age))
 }
 
+/// `health istio-system`: the mesh control plane (istiod, gateways) is not a catalog
+/// namespace, so it has no watch cache: one live list of its Deployments and one of its
+/// pods, rendered like any other health.
+async fn mesh(ctx: &Ctx, ns: &Namespace) -> Result<Message, ExecError> {
+    let ns = ns.as_str();
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let deployments = ctx
+        .op("list", "deployments", ns, "")
+        .run(deployments.list(&ListParams::default()))
+        .await?
+        .items;
+    let pods = ctx
+        .op("list", "pods", ns, "")
+        .run(pods.list(&ListParams::default()))
+        .await?
+        .items;
+    let mut snap = ClusterSnapshot {
+        workloads: deployments
+            .iter()
+            .map(|d| WorkloadState {
+                namespace: ns.to_owned(),
+                name: d.name_any(),
+                kind: "Deployment".into(),
+                desired: count(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+                ready: count(
+                    d.status
+                        .as_ref()
+                        .and_then(|s| s.ready_replicas)
+                        .unwrap_or(0),
+                ),
+            })
+            .collect(),
+        pods: pods.iter().map(crate::cache::pod_state).collect(),
+        ..ClusterSnapshot::default()
+    };
+    snap.workloads.sort_by(|a, b| a.name.cmp(&b.name));
+    snap.pods.sort_by(|a, b| a.name.cmp(&b.name));
+    if snap.workloads.is_empty() && snap.pods.is_empty() {
+        return Ok(Message::new(Tone::Danger)
+            .header(format!("Health of {ns}"))
+            .paragraph(format!(
+                "No Deployments and no pods in `{ns}`: the Istio control plane (istiod) is not running there, so sidecars get no configuration updates."
+            ))
+            .context("Read live from the API server (the mesh namespace has no watch cache)"));
+    }
+    let missing_istiod = !snap.workloads.iter().any(|w| w.name.starts_with("istiod"));
+    let mut m = health_body(&snap, ns);
+    if missing_istiod {
+        m = m.paragraph("No `istiod` Deployment here: is the control plane installed under another name or namespace?");
+    }
+    Ok(m.context(
+        "Read live from the API server (the mesh namespace has no watch cache): 2 requests",
+    ))
+}
+
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
 pub(crate) fn filter_to_service(snap: &mut ClusterSnapshot, service: &str) {
     snap.workloads.retain(|w| w.name == service);
     snap.pods.retain(|p| p.service.as_deref() == Some(service));
@@ -57,6 +127,24 @@ pub(crate) fn filter_to_service(snap: &mut ClusterSnapshot, service: &str) {
 }
 
 pub(crate) fn render_health(snap: &ClusterSnapshot, title: &str, age: crate::CacheAge) -> Message {
+    let cache = if !age.synced {
+        "Watch caches are still syncing".to_owned()
+    } else if age.failing {
+        format!(
+            "STALE: the watch caches last heard from the API server {} s ago (reconnecting)",
+            age.stale_secs
+        )
+    } else {
+        format!(
+            "From the watch caches: live (cache age 0 s, watching for {} s)",
+            age.uptime_secs
+        )
+    };
+    health_body(snap, title).context(cache)
+}
+
+/// The summary, tables and lists of a health answer, without where it came from.
+fn health_body(snap: &ClusterSnapshot, title: &str) -> Message {
     let degraded: Vec<_> = snap
         .workloads
         .iter()
@@ -170,20 +258,7 @@ pub(crate) fn render_health(snap: &ClusterSnapshot, title: &str, age: crate::Cac
                 .collect(),
         );
     }
-    let cache = if !age.synced {
-        "Watch caches are still syncing".to_owned()
-    } else if age.failing {
-        format!(
-            "STALE: the watch caches last heard from the API server {} s ago (reconnecting)",
-            age.stale_secs
-        )
-    } else {
-        format!(
-            "From the watch caches: live (cache age 0 s, watching for {} s)",
-            age.uptime_secs
-        )
-    };
-    m.context(cache)
+    m
 }
 
 pub(crate) fn truncate(s: &str, n: usize) -> String {

@@ -38,6 +38,7 @@ mod logs;
 mod netpol;
 mod nodes;
 mod pods;
+mod probe;
 mod pvc;
 mod restart;
 mod rollback;
@@ -57,7 +58,7 @@ mod workload;
 pub(crate) async fn read(inner: &Inner, command: &Command) -> Result<Outcome, ExecError> {
     let ctx = inner.own();
     let message = match command {
-        Command::Health { scope } => health::health(inner, scope).await?,
+        Command::Health { scope } => health::health(inner, &ctx, scope).await?,
         Command::Pods { service } => pods::pods(inner, &ctx, inner.service(service)?).await?,
         Command::Describe { target } => describe::describe(inner, &ctx, target).await?,
         Command::Events { service } => events::events(inner, &ctx, service.as_deref()).await?,
@@ -81,6 +82,9 @@ pub(crate) async fn read(inner: &Inner, command: &Command) -> Result<Outcome, Ex
         }
         Command::Endpoints { service } => {
             endpoints::endpoints(&ctx, inner.service(service)?).await?
+        }
+        Command::Probe { service } => {
+            probe::probe(&ctx, &inner.own_without_retry(), inner.service(service)?).await?
         }
         Command::Netpol { namespace } => {
             let ns = namespace

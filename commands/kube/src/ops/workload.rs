@@ -215,6 +215,8 @@ pub(crate) async fn load_named(
         secret: None,
         virtual_service: None,
         sidecars: Vec::new(),
+        probe_port: None,
+        probe_path: None,
     };
     load(ctx, &svc).await
 }

@@ -19,7 +19,8 @@ use vabot_commands::model::{Actor, ChannelRef, DeliveryId, Invocation, Platform}
 use vabot_commands::pipeline::{Deps, Reply, handle};
 use vabot_commands::ports::{SystemClock, Unconfigured};
 use vabot_commands::store::MemoryStore;
-use vabot_kube::{KubeCluster, KubeConfig};
+use vabot_kube::KubeCluster;
+pub use vabot_kube::KubeConfig;
 
 pub const DEMO_POLICY: &str = include_str!("../../../../deploy/demo/policy.yaml");
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -189,6 +190,8 @@ pub fn service(name: &str, ns: &str) -> Service {
         secret: None,
         virtual_service: None,
         sidecars: Vec::new(),
+        probe_port: None,
+        probe_path: None,
     }
 }
 
@@ -197,6 +200,7 @@ pub fn catalog(ns: &str, services: Vec<Service>) -> Catalog {
         namespaces: Namespaces {
             apps: ns.into(),
             infra: ns.into(),
+            mesh: None,
         },
         services,
     }
@@ -204,9 +208,14 @@ pub fn catalog(ns: &str, services: Vec<Service>) -> Catalog {
 
 /// The demo policy with its namespaces replaced by the test's.
 pub fn policy(catalog: &Catalog, ns: &str) -> Policy {
+    policy_in(catalog, &[ns])
+}
+
+/// The demo policy whose channels reach `namespaces`.
+pub fn policy_in(catalog: &Catalog, namespaces: &[&str]) -> Policy {
     let text = DEMO_POLICY.replace(
         "[voiceassistant-prod, voiceassistant-infra]",
-        &format!("[{ns}]"),
+        &format!("[{}]", namespaces.join(", ")),
     );
     Policy::parse("policy.yaml", &text, false, catalog).expect("policy")
 }

@@ -191,6 +191,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("ELASTICSEARCH_URL", "endpoints.elasticsearch"),
     ("MILVUS_URL", "endpoints.milvus"),
     ("NACOS_URL", "endpoints.nacos"),
+    ("INDEXING_URL", "endpoints.indexing"),
     ("VABOT_DATA_DIR", "data_dir"),
     ("VABOT_LEASE_NAME", "lease.name"),
     ("POD_NAMESPACE", "lease.namespace"),

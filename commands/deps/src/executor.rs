@@ -16,7 +16,7 @@ use crate::http::Http;
 use crate::postgres::{self, Postgres};
 use crate::redis::{self as redis_ops, Redis};
 use crate::scrub::Scrubber;
-use crate::{DepsConfig, diagnose, es, milvus, nacos, prom};
+use crate::{DepsConfig, diagnose, es, indexing, milvus, nacos, prom};
 
 /// Why the executor could not be built from the configuration. Never quotes a URL.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +63,7 @@ impl DepsExecutor {
             cfg.milvus.as_deref(),
             cfg.milvus_metrics.as_deref(),
             cfg.nacos.as_deref(),
+            cfg.indexing.as_deref(),
         ]
         .into_iter()
         .flatten()
@@ -174,6 +175,16 @@ impl Inner {
         })
     }
 
+    pub(crate) fn indexing(&self, command: &'static str) -> Result<&str, ExecError> {
+        self.cfg
+            .indexing
+            .as_deref()
+            .ok_or(ExecError::NotConfigured {
+                what: "indexing-service endpoint (endpoints.indexing, INDEXING_URL)",
+                command,
+            })
+    }
+
     /// An alias's PromQL, or the text itself as a query.
     pub(crate) fn promql(&self, text: &str) -> String {
         self.cfg
@@ -230,6 +241,7 @@ impl Inner {
             Command::NacosConfig { data_id, group } => {
                 nacos::config::run(self, data_id, group).await
             }
+            Command::Reindex { collection } => indexing::reindex::run(self, collection).await,
             Command::Prom { query, since } => prom::query::run(self, query, *since).await,
             Command::Diagnose { playbook, service } => {
                 let report = diagnose::run(self, *playbook, service.as_deref()).await;
@@ -264,6 +276,7 @@ impl Dependencies for DepsExecutor {
             Command::Redis(RedisCommand::Flushdb { db }) => {
                 redis_ops::flushdb::plan(x, permit, *db).await
             }
+            Command::Reindex { collection } => indexing::reindex::plan(x, permit, collection).await,
             other => Ok(Plan::new(permit, other.name().to_owned())),
         }
     }

@@ -65,6 +65,16 @@ impl Http {
         self.decode(what, raw)
     }
 
+    /// POST a JSON body without judging the status code.
+    pub(crate) async fn post_raw(
+        &self,
+        what: &'static str,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<Raw, ExecError> {
+        self.send(what, self.client.post(url).json(body)).await
+    }
+
     /// GET without judging the status code.
     pub(crate) async fn get_raw(
         &self,

@@ -9,6 +9,7 @@
 pub mod chart;
 pub mod diagnose;
 pub mod es;
+pub mod indexing;
 pub mod milvus;
 pub mod nacos;
 pub mod postgres;
@@ -50,6 +51,8 @@ pub struct DepsConfig {
     /// Collections the `vector-search` playbook expects to exist.
     pub milvus_collections: Vec<String>,
     pub nacos: Option<String>,
+    /// indexing-service's API (`reindex`), e.g. `http://indexing-service.voiceassistant-prod`.
+    pub indexing: Option<String>,
     /// Seconds every dependency call may take, connecting included.
     pub timeout_secs: u64,
     /// `redis hitrate` warns below this ratio.
@@ -72,6 +75,7 @@ impl Default for DepsConfig {
             milvus_token: None,
             milvus_collections: Vec::new(),
             nacos: None,
+            indexing: None,
             timeout_secs: 3,
             redis_hitrate_warning: 0.8,
             pg_connections_warning: 0.8,

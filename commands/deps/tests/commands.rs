@@ -626,3 +626,87 @@ async fn redis_monitor_samples_for_the_given_seconds_and_shows_key_patterns_not_
     let over = text(&w.say("alice", "redis monitor --seconds 30").await);
     assert!(over.contains("--seconds must be at most 10"), "{over}");
 }
+
+#[tokio::test]
+async fn reindex_is_planned_against_milvus_followed_to_the_end_and_approved_by_policy() {
+    // The fixtures are the API's contract: each one is one of the client's types.
+    for f in [INDEXING_QUEUED, INDEXING_RUNNING, INDEXING_SUCCEEDED] {
+        serde_json::from_str::<vabot_deps::indexing::Job>(f).expect("a Job");
+    }
+    serde_json::from_str::<vabot_deps::indexing::ApiError>(INDEXING_CONFLICT).expect("an ApiError");
+    let m = fake_milvus(MILVUS_LIST).await;
+    let (idx, posts) = fake_indexing().await;
+    let w = world(
+        DepsConfig {
+            milvus: Some(m.clone()),
+            milvus_metrics: Some(m),
+            indexing: Some(idx),
+            ..DepsConfig::default()
+        },
+        empty_cluster(),
+    );
+    // A write: an operator runs it; followed until the job succeeds.
+    let out = text(&w.say("alice", "reindex voice_knowledge").await);
+    assert!(out.contains("Reindexed voice_knowledge"), "{out}");
+    assert!(
+        out.contains("Job rx-20261203-0007 succeeded: 120000 of 120000 entities (100%)"),
+        "{out}"
+    );
+    assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A collection Milvus does not have is refused at planning: nothing is sent.
+    let out = text(&w.say("alice", "reindex voice_knowledg").await);
+    assert!(
+        out.contains("Milvus has no collection `voice_knowledg`")
+            && out.contains("voice_knowledge"),
+        "{out}"
+    );
+    assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A job already running: the service's 409, said plainly.
+    let out = text(&w.say("alice", "reindex documents").await);
+    assert!(
+        out.contains("already running (job rx-20261203-0006)"),
+        "{out}"
+    );
+    // Bad names never reach anything; a viewer may not write.
+    let out = text(&w.say("alice", "reindex ../etc").await);
+    assert!(out.contains("is not a Milvus collection name"), "{out}");
+    let out = text(&w.say("carol", "reindex voice_knowledge").await);
+    assert!(
+        out.contains("not allowed") || out.contains("may not"),
+        "{out}"
+    );
+    // Nothing to undo.
+    let out = text(&w.say("alice", "undo").await);
+    assert!(!out.contains("Reindexed"), "{out}");
+
+    // With a policy rule for it, a reindex waits for someone else's approval.
+    let strict = format!(
+        "{POLICY}\n  - when: {{ command: reindex }}\n    approvals: 1\n    approvers: [approver, admin]\n    expiry: 15m\n"
+    );
+    let catalog = vabot_commands::catalog::Catalog::voicehelper();
+    *w.deps.policy.write().unwrap() = std::sync::Arc::new(
+        vabot_commands::config::Policy::parse("policy.yaml", &strict, false, &catalog).unwrap(),
+    );
+    let r = w.say("alice", "reindex voice_knowledge").await;
+    let id = r
+        .opened
+        .clone()
+        .unwrap_or_else(|| panic!("no approval opened: {}", text(&r)));
+    assert!(
+        text(&r).contains("Rebuild the index of Milvus collection voice_knowledge"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        posts.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "nothing sent before approval"
+    );
+    let r = w.say("bob", &format!("approve {id}")).await;
+    assert!(
+        text(&r).contains("Reindexed voice_knowledge"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -280,6 +280,10 @@ pub enum Command {
         data_id: String,
         group: String,
     },
+    /// Rebuild a Milvus collection's index through indexing-service.
+    Reindex {
+        collection: String,
+    },
     Prom {
         query: String,
         #[serde(with = "secs_opt")]
@@ -383,6 +387,7 @@ impl Command {
             Milvus(MilvusCommand::Health) => "milvus health",
             Milvus(MilvusCommand::Collections) => "milvus collections",
             Milvus(MilvusCommand::Stats) => "milvus stats",
+            Reindex { .. } => "reindex",
             Nacos => "nacos health",
             NacosServices { .. } => "nacos services",
             NacosConfig { .. } => "nacos config",
@@ -445,6 +450,7 @@ impl Command {
             Es(_) => Some("elasticsearch"),
             Milvus(_) => Some("milvus"),
             Nacos | NacosServices { .. } | NacosConfig { .. } => Some("nacos"),
+            Reindex { .. } => Some("indexing-service"),
             _ => None,
         }
     }

@@ -63,6 +63,22 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
         "milvus health" => Command::Milvus(MilvusCommand::Health),
         "milvus collections" => Command::Milvus(MilvusCommand::Collections),
         "milvus stats" => Command::Milvus(MilvusCommand::Stats),
+        "reindex" => {
+            let t = a.required("a Milvus collection name (`/va milvus collections` lists them)")?;
+            // Milvus' naming rule: a letter or `_`, then letters, digits and `_`.
+            let ok = t.len() <= 255
+                && t.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                return Err(ParseError::invalid(
+                    spec,
+                    format!(
+                        "`{t}` is not a Milvus collection name: a letter or `_`, then letters, digits and `_`"
+                    ),
+                ));
+            }
+            Command::Reindex { collection: t }
+        }
         "nacos health" => Command::Nacos,
         "nacos services" => Command::NacosServices {
             group: nacos_group(spec, a.optional())?,

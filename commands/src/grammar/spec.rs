@@ -459,6 +459,15 @@ pub static SPECS: &[Spec] = &[
         "§3.4 §4.4"
     ),
     spec!(
+        "reindex",
+        "<collection>",
+        "Rebuild a Milvus collection's index through indexing-service (no undo)",
+        "reindex knowledge_chunks",
+        Write,
+        Dependency,
+        "§4.4"
+    ),
+    spec!(
         "nacos health",
         "",
         "Nacos server health",

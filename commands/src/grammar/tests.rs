@@ -154,6 +154,18 @@ fn valid_forms_of_every_catalogue_command() {
                 service: svc("identity-service"),
             },
         ),
+        (
+            "probe agent-engine",
+            Probe {
+                service: svc("agent-engine"),
+            },
+        ),
+        (
+            "reindex voice_knowledge",
+            Reindex {
+                collection: "voice_knowledge".into(),
+            },
+        ),
         ("netpol", Netpol { namespace: None }),
         (
             "netpol voiceassistant-prod",

@@ -35,6 +35,10 @@ pub const MILVUS_LIST_MISSING: &str =
     include_str!("../fixtures/milvus_collections_list_missing.json");
 pub const MILVUS_HEALTHZ: &str = include_str!("../fixtures/milvus_healthz.json");
 pub const MILVUS_METRICS: &str = include_str!("../fixtures/milvus_metrics.txt");
+pub const INDEXING_QUEUED: &str = include_str!("../fixtures/indexing_job_queued.json");
+pub const INDEXING_RUNNING: &str = include_str!("../fixtures/indexing_job_running.json");
+pub const INDEXING_SUCCEEDED: &str = include_str!("../fixtures/indexing_job_succeeded.json");
+pub const INDEXING_CONFLICT: &str = include_str!("../fixtures/indexing_conflict.json");
 pub const NACOS_READY: &str = include_str!("../fixtures/nacos_readiness_v2.json");
 pub const NACOS_SERVICES: &str = include_str!("../fixtures/nacos_service_list_v2.json");
 pub const NACOS_INSTANCES: &str = include_str!("../fixtures/nacos_instance_list_v2.json");
@@ -184,6 +188,50 @@ pub async fn fake_nacos() -> String {
 }
 
 /// Answers every request after 10 s.
+/// indexing-service: `voice_knowledge` is reindexed (queued, running, then succeeded on
+/// the third poll), `documents` already has a job running (409), anything else is 404.
+/// Returns the base URL and how many reindex requests it received.
+pub async fn fake_indexing() -> (String, Arc<AtomicU64>) {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    #[derive(Clone)]
+    struct S {
+        posts: Arc<AtomicU64>,
+        polls: Arc<AtomicU64>,
+    }
+    async fn reindex(State(s): State<S>, Path(c): Path<String>) -> (StatusCode, String) {
+        s.posts.fetch_add(1, Ordering::SeqCst);
+        match c.as_str() {
+            "voice_knowledge" => (StatusCode::ACCEPTED, INDEXING_QUEUED.into()),
+            "documents" => (StatusCode::CONFLICT, INDEXING_CONFLICT.into()),
+            _ => (
+                StatusCode::NOT_FOUND,
+                r#"{"error":"no such collection"}"#.into(),
+            ),
+        }
+    }
+    async fn job(State(s): State<S>, Path(_): Path<String>) -> String {
+        if s.polls.fetch_add(1, Ordering::SeqCst) < 2 {
+            INDEXING_RUNNING.into()
+        } else {
+            INDEXING_SUCCEEDED.into()
+        }
+    }
+    let posts = Arc::new(AtomicU64::new(0));
+    let state = S {
+        posts: posts.clone(),
+        polls: Arc::new(AtomicU64::new(0)),
+    };
+    let url = serve(
+        Router::new()
+            .route("/api/v1/collections/{name}/reindex", post(reindex))
+            .route("/api/v1/jobs/{id}", get(job))
+            .with_state(state),
+    )
+    .await;
+    (url, posts)
+}
+
 pub async fn fake_slow() -> String {
     async fn slow() -> &'static str {
         tokio::time::sleep(Duration::from_secs(10)).await;

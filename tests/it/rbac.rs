@@ -190,8 +190,49 @@ fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
     out
 }
 
+/// `probe` goes through the service proxy; a Service with no pod behind it keeps the API
+/// server from dialling a kwok pod's made-up address. Done before every round:
+/// `Topology::reapply` (kubectl apply) puts the selector back.
+fn empty_probe_target(t: &Topology) {
+    kubectl_run(
+        &[
+            "-n",
+            &t.prod,
+            "patch",
+            "service",
+            "notification-service",
+            "-p",
+            r#"{"spec":{"selector":{"app":"vabot-probe-nobody"}}}"#,
+        ],
+        None,
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    while !kubectl_run(
+        &[
+            "-n",
+            &t.prod,
+            "get",
+            "endpoints",
+            "notification-service",
+            "-o",
+            "jsonpath={.subsets}",
+        ],
+        None,
+    )
+    .trim()
+    .is_empty()
+    {
+        assert!(
+            Instant::now() < end,
+            "notification-service kept its endpoints"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Runs the script through a console; the outcome of each step, by label.
 fn run_script(pod: &Pod, t: &Topology, pod_name: &str) -> Vec<(String, Outcome)> {
+    empty_probe_target(t);
     let mut bot = ConsoleBot::spawn(pod.command(&["console"]));
     let mut results = Vec::new();
     let mut undo_of: Option<String> = None;
@@ -537,42 +578,6 @@ fn pod_of(t: &Topology) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_charts_service_account_runs_every_command_and_every_rule_is_needed() {
     let t = Topology::seed("rbac", &[]).await;
-    // `probe` goes through the service proxy; a Service with no pod behind it keeps the
-    // API server from dialling a kwok pod's made-up address.
-    kubectl_run(
-        &[
-            "-n",
-            &t.prod,
-            "patch",
-            "service",
-            "notification-service",
-            "-p",
-            r#"{"spec":{"selector":{"app":"vabot-probe-nobody"}}}"#,
-        ],
-        None,
-    );
-    let end = Instant::now() + Duration::from_secs(30);
-    while !kubectl_run(
-        &[
-            "-n",
-            &t.prod,
-            "get",
-            "endpoints",
-            "notification-service",
-            "-o",
-            "jsonpath={.subsets}",
-        ],
-        None,
-    )
-    .trim()
-    .is_empty()
-    {
-        assert!(
-            Instant::now() < end,
-            "notification-service kept its endpoints"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
     // A release of its own: the ClusterRole is cluster-wide, named after the release.
     let release = t.prod.trim_end_matches("-prod").to_owned();
     let sa = format!("{release}-vabot");

@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     /// What the cluster checks look at (the catalog's namespaces).
     pub namespaces: Vec<Namespace>,
     pub timeout: Duration,
+    /// Removes the configured endpoints and secrets from text (tool errors).
+    pub scrub: Scrubber,
 }
 
 impl DepsExecutor {
@@ -85,7 +87,7 @@ impl DepsExecutor {
             .map(|u| Redis::new(u.expose(), timeout.as_secs(), scrub.clone()))
             .transpose()
             .map_err(ConfigError::InvalidEndpoint)?;
-        let http = Http::new(timeout, scrub).map_err(ConfigError::Http)?;
+        let http = Http::new(timeout, scrub.clone()).map_err(ConfigError::Http)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -95,6 +97,7 @@ impl DepsExecutor {
                 cluster,
                 namespaces,
                 timeout,
+                scrub,
             }),
         })
     }
@@ -175,6 +178,35 @@ impl Inner {
         })
     }
 
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        self.scrub.scrub(text)
+    }
+
+    pub(crate) fn pg_backup_dir(
+        &self,
+        command: &'static str,
+    ) -> Result<&std::path::Path, ExecError> {
+        self.cfg
+            .pg_backup_dir
+            .as_deref()
+            .ok_or(ExecError::NotConfigured {
+                what: "PostgreSQL backup directory (endpoints.pg_backup_dir)",
+                command,
+            })
+    }
+
+    /// `pg_dump` or `pg_restore`, from the configured directory or `PATH`.
+    pub(crate) fn pg_tool(&self, name: &str) -> std::path::PathBuf {
+        match &self.cfg.pg_bin_dir {
+            Some(d) => d.join(name),
+            None => name.into(),
+        }
+    }
+
+    pub(crate) fn pg_tool_timeout(&self) -> Duration {
+        Duration::from_secs(self.cfg.pg_tool_timeout_secs.max(1))
+    }
+
     pub(crate) fn indexing(&self, command: &'static str) -> Result<&str, ExecError> {
         self.cfg
             .indexing
@@ -220,6 +252,12 @@ impl Inner {
             Command::Pg(PgCommand::Status) => postgres::status::run(self).await,
             Command::Pg(PgCommand::Connections) => postgres::connections::run(self).await,
             Command::Pg(PgCommand::Slow { n }) => postgres::slow::run(self, *n).await,
+            Command::Pg(PgCommand::Backup { db }) => {
+                postgres::backup::run(self, db.as_deref()).await
+            }
+            Command::Pg(PgCommand::Restore { backup }) => {
+                postgres::restore::run(self, backup).await
+            }
             Command::Redis(RedisCommand::Info { section }) => {
                 redis_ops::info::run(self, section.as_deref()).await
             }
@@ -277,6 +315,12 @@ impl Dependencies for DepsExecutor {
                 redis_ops::flushdb::plan(x, permit, *db).await
             }
             Command::Reindex { collection } => indexing::reindex::plan(x, permit, collection).await,
+            Command::Pg(PgCommand::Backup { db }) => {
+                postgres::backup::plan(x, permit, db.as_deref()).await
+            }
+            Command::Pg(PgCommand::Restore { backup }) => {
+                postgres::restore::plan(x, permit, backup).await
+            }
             other => Ok(Plan::new(permit, other.name().to_owned())),
         }
     }

@@ -53,6 +53,13 @@ pub struct DepsConfig {
     pub nacos: Option<String>,
     /// indexing-service's API (`reindex`), e.g. `http://indexing-service.voiceassistant-prod`.
     pub indexing: Option<String>,
+    /// Where `pg backup` writes dumps and `pg restore` reads them (a directory or a
+    /// mounted PVC path).
+    pub pg_backup_dir: Option<std::path::PathBuf>,
+    /// The directory holding `pg_dump` and `pg_restore`; none: found on `PATH`.
+    pub pg_bin_dir: Option<std::path::PathBuf>,
+    /// Seconds `pg_dump`/`pg_restore` may run.
+    pub pg_tool_timeout_secs: u64,
     /// Seconds every dependency call may take, connecting included.
     pub timeout_secs: u64,
     /// `redis hitrate` warns below this ratio.
@@ -76,6 +83,9 @@ impl Default for DepsConfig {
             milvus_collections: Vec::new(),
             nacos: None,
             indexing: None,
+            pg_backup_dir: None,
+            pg_bin_dir: None,
+            pg_tool_timeout_secs: 600,
             timeout_secs: 3,
             redis_hitrate_warning: 0.8,
             pg_connections_warning: 0.8,

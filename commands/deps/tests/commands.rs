@@ -710,3 +710,175 @@ async fn reindex_is_planned_against_milvus_followed_to_the_end_and_approved_by_p
     );
     assert_eq!(posts.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// A database of the test's own, created and dropped on the real PostgreSQL.
+struct TestDb(String);
+
+impl TestDb {
+    async fn new() -> Self {
+        let name = format!("vabot_bk_{}", unique().replace('-', "_"));
+        let mut c = sqlx::PgConnection::connect(&postgres_url())
+            .await
+            .expect("connect");
+        // The name is made here from letters, digits and `_`.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await
+            .expect("create database (the env grants CREATEDB)");
+        Self(name)
+    }
+
+    fn url(&self) -> String {
+        let base = postgres_url();
+        let (head, _) = base.rsplit_once('/').expect("a database in the URL");
+        format!("{head}/{}", self.0)
+    }
+
+    async fn rows(&self) -> i64 {
+        let mut c = sqlx::PgConnection::connect(&self.url())
+            .await
+            .expect("connect");
+        sqlx::query_scalar("select count(*) from tickets")
+            .fetch_one(&mut c)
+            .await
+            .expect("count")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&postgres_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut c)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn field<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no `{name}` in {out}"))
+}
+
+#[tokio::test]
+async fn pg_backup_is_hashed_and_pg_restore_needs_two_approvals_and_an_intact_file() {
+    use sha2::Digest;
+    let db = TestDb::new().await;
+    {
+        let mut c = sqlx::PgConnection::connect(&db.url())
+            .await
+            .expect("connect");
+        for q in [
+            "create table tickets (id int primary key, title text)",
+            "insert into tickets values (1, 'slow asr'), (2, 'tts 500'), (3, 'login loop')",
+        ] {
+            sqlx::query(q).execute(&mut c).await.expect(q);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("vabot-backups-{}", unique()));
+    let w = world(
+        DepsConfig {
+            pg_backup_dir: Some(dir.clone()),
+            ..real_config()
+        },
+        empty_cluster(),
+    );
+
+    // A backup: a write, run at once; size and SHA-256 in the reply, the same as the file's.
+    let out = text(&w.say("alice", &format!("pg backup {}", db.0)).await);
+    assert!(out.contains(&format!("Backed up {}", db.0)), "{out}");
+    let id = field(&out, "backup id").to_owned();
+    let sha = field(&out, "SHA-256").to_owned();
+    let bytes = std::fs::read(dir.join(format!("{id}.dump"))).expect("the dump");
+    assert_eq!(sha, format!("{:x}", sha2::Sha256::digest(&bytes)));
+    assert!(
+        out.contains(&format!("({} bytes)", bytes.len()))
+            || out.contains(&format!("{} bytes", bytes.len())),
+        "{out}"
+    );
+    // The dump is a real pg_dump custom-format archive.
+    assert_eq!(&bytes[..5], b"PGDMP");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{id}.json"))).unwrap()).unwrap();
+    assert_eq!(manifest["sha256"], sha.as_str());
+
+    // The incident: rows lost.
+    {
+        let mut c = sqlx::PgConnection::connect(&db.url())
+            .await
+            .expect("connect");
+        sqlx::query("delete from tickets where id > 1")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    assert_eq!(db.rows().await, 1);
+
+    // A restore: destructive, two approvals, never the requester's.
+    let r = w.say("alice", &format!("pg restore {id}")).await;
+    let approval = r
+        .opened
+        .clone()
+        .unwrap_or_else(|| panic!("no approval opened: {}", text(&r)));
+    let card = text(&r);
+    assert!(
+        card.contains(&format!("Restore database {} from backup {id}", db.0)),
+        "{card}"
+    );
+    assert!(card.contains(&sha), "the card shows the hash: {card}");
+    let r = w.say("alice", &format!("approve {approval}")).await;
+    assert!(text(&r).contains("four-eyes"), "{}", text(&r));
+    let r = w.say("bob", &format!("approve {approval}")).await;
+    assert!(
+        !text(&r).contains("Restored"),
+        "one approval is not enough: {}",
+        text(&r)
+    );
+    assert_eq!(db.rows().await, 1);
+    let r = w.say("erin", &format!("approve {approval}")).await;
+    assert!(
+        text(&r).contains(&format!("Restored {} from {id}", db.0)),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(db.rows().await, 3, "the deleted rows are back");
+
+    // A dump that changed since it was taken is refused.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(format!("{id}.dump")))
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"x").unwrap();
+    let out = text(&w.say("alice", &format!("pg restore {id}")).await);
+    assert!(
+        out.contains("no longer matches its recorded SHA-256"),
+        "{out}"
+    );
+    // Unknown ids and path tricks.
+    let out = text(
+        &w.say("alice", "pg restore nosuch-20260101T000000000Z")
+            .await,
+    );
+    assert!(out.contains("backup `nosuch-20260101T000000000Z`"), "{out}");
+    let out = text(&w.say("alice", "pg restore ../../etc/passwd").await);
+    assert!(out.contains("is not a backup id"), "{out}");
+    // Without a backup directory, the reply says what to configure.
+    let bare = world(real_config(), empty_cluster());
+    let out = text(&bare.say("alice", "pg backup").await);
+    assert!(out.contains("endpoints.pg_backup_dir"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -56,7 +56,17 @@ pub enum TopKind {
 pub enum PgCommand {
     Status,
     Connections,
-    Slow { n: u32 },
+    Slow {
+        n: u32,
+    },
+    /// pg_dump of one database (the configured one when none).
+    Backup {
+        db: Option<String>,
+    },
+    /// pg_restore of a backup taken by `Backup`.
+    Restore {
+        backup: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,6 +387,8 @@ impl Command {
             Pg(PgCommand::Status) => "pg status",
             Pg(PgCommand::Connections) => "pg connections",
             Pg(PgCommand::Slow { .. }) => "pg slow",
+            Pg(PgCommand::Backup { .. }) => "pg backup",
+            Pg(PgCommand::Restore { .. }) => "pg restore",
             Redis(RedisCommand::Info { .. }) => "redis info",
             Redis(RedisCommand::Slowlog { .. }) => "redis slowlog",
             Redis(RedisCommand::Hitrate) => "redis hitrate",

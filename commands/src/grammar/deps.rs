@@ -22,6 +22,31 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
         "pg slow" => Command::Pg(PgCommand::Slow {
             n: count(spec, &mut a, 10, 50)?,
         }),
+        "pg backup" => Command::Pg(PgCommand::Backup {
+            db: match a.optional() {
+                Some(t) if values::is_pg_name(&t) => Some(t),
+                Some(t) => {
+                    return Err(ParseError::invalid(
+                        spec,
+                        format!(
+                            "`{t}` is not a database name: a letter or `_`, then letters, digits, `_` and `-`"
+                        ),
+                    ));
+                }
+                None => None,
+            },
+        }),
+        "pg restore" => {
+            let t = a.required("a backup id (the reply of `/va pg backup` names it)")?;
+            let ok = values::is_backup_id(&t);
+            if !ok {
+                return Err(ParseError::invalid(
+                    spec,
+                    format!("`{t}` is not a backup id (e.g. voiceassistant-20261203T101500123Z)"),
+                ));
+            }
+            Command::Pg(PgCommand::Restore { backup: t })
+        }
         "redis info" => {
             let section = match a.optional() {
                 Some(s) => {

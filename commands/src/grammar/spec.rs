@@ -369,6 +369,24 @@ pub static SPECS: &[Spec] = &[
         "§4.3"
     ),
     spec!(
+        "pg backup",
+        "[database]",
+        "pg_dump into the backup directory; reports size and SHA-256",
+        "pg backup voiceassistant",
+        Write,
+        Dependency,
+        "§3.1"
+    ),
+    spec!(
+        "pg restore",
+        "<backup-id>",
+        "Restore a backup (hash checked; --clean --if-exists, one transaction)",
+        "pg restore voiceassistant-20261203T101500123Z",
+        Destructive,
+        Dependency,
+        "§3.1"
+    ),
+    spec!(
         "redis info",
         "[memory|stats|server|clients|keyspace|replication]",
         "Redis INFO sections as named fields",

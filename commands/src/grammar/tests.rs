@@ -161,6 +161,19 @@ fn valid_forms_of_every_catalogue_command() {
             },
         ),
         (
+            "pg backup voiceassistant",
+            Pg(PgCommand::Backup {
+                db: Some("voiceassistant".into()),
+            }),
+        ),
+        ("pg backup", Pg(PgCommand::Backup { db: None })),
+        (
+            "pg restore voiceassistant-20261203T101500123Z",
+            Pg(PgCommand::Restore {
+                backup: "voiceassistant-20261203T101500123Z".into(),
+            }),
+        ),
+        (
             "reindex voice_knowledge",
             Reindex {
                 collection: "voice_knowledge".into(),
@@ -841,7 +854,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     (
         "pg vacuum",
-        "`pg vacuum` is not a command; try one of `pg status`, `pg connections`, `pg slow`",
+        "`pg vacuum` is not a command; try one of `pg status`, `pg connections`, `pg slow`, `pg backup`, `pg restore`",
     ),
     ("pg slow 0", "the count must be at least 1, got 0"),
     ("pg slow 500", "the count must be at most 50, got 500"),

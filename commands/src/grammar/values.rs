@@ -312,3 +312,23 @@ pub fn env_name(spec: &'static Spec, token: &str) -> Result<String, ParseError> 
         ))
     }
 }
+
+/// A PostgreSQL database name vabot accepts: a letter or `_`, then letters, digits, `_`
+/// and `-`, at most 63 bytes.
+pub fn is_pg_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A backup id as `pg backup` names them: a file-name stem, never a path.
+pub fn is_backup_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 120
+        && !s.starts_with('.')
+        && !s.contains("..")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}

@@ -4,7 +4,9 @@
 //! refused connection until its acquire timeout, which would turn "down" into "slow";
 //! this pool connects directly so the first error is the real one.
 
+pub(crate) mod backup;
 pub(crate) mod connections;
+pub(crate) mod restore;
 pub(crate) mod slow;
 pub(crate) mod status;
 

@@ -100,6 +100,11 @@ pub fn needs(command: &str) -> Vec<Need> {
             v.push(need("", "secrets", &["get"]));
         }
         "config set" => v.push(need("", "configmaps", &["get", "patch"])),
+        "bluegreen status" => {
+            v.push(need("networking.istio.io", "virtualservices", GET));
+            v.push(need("networking.istio.io", "destinationrules", LIST));
+            v.push(need("", "services", LIST));
+        }
         "istio" => v.push(need(
             "networking.istio.io",
             "virtualservices",

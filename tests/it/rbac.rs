@@ -140,6 +140,7 @@ fn script(t: &Topology, pod: &str) -> Vec<(String, String)> {
         "config get agent-engine",
         "config get agent-engine LOG_LEVEL",
         "istio",
+        "bluegreen status agent-engine",
         "diagnose pod-crash",
         "diagnose service-comm agent-engine",
         "diagnose rate-limit",

@@ -545,3 +545,89 @@ async fn probe_goes_through_the_service_proxy_and_never_has_a_simulated_pod_dial
     let text = w.text("carol", "probe gone").await;
     assert!(text.contains("Service gone in"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bluegreen_status_flags_traffic_to_a_version_with_no_ready_pod() {
+    let ns = TestNs::new("bluegreen").await;
+    two_revision_deployment(&ns.client, &ns.name, "svc-t", 1).await;
+    create::<KubeService>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": "svc-t"}, "spec": {"selector": {"app": "svc-t"},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
+    )
+    .await;
+    create_virtual_service(&ns.client, &ns.name, "svc-t-vs", "svc-t").await;
+    let dr = dynamic(
+        &ns.client,
+        &ns.name,
+        "networking.istio.io",
+        "v1",
+        "DestinationRule",
+    );
+    dr.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+            "metadata": {"name": "svc-t"},
+            "spec": {"host": format!("svc-t.{}.svc.cluster.local", ns.name), "subsets": [
+                {"name": "blue", "labels": {"version": "blue"}},
+                {"name": "green", "labels": {"version": "green"}}]}
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut s = service("svc-t", &ns.name);
+    s.virtual_service = Some("svc-t-vs".into());
+    let w = world(&ns.name, vec![s]).await;
+
+    // 20% goes to green, and there is no green pod.
+    let text = w.text("carol", "bluegreen status svc-t").await;
+    assert!(text.contains("Blue/green of svc-t"), "{text}");
+    assert!(
+        text.contains("20% of svc-t's traffic goes to `green`, which has no ready pod"),
+        "{text}"
+    );
+    let flat = collapse(&text);
+    assert!(
+        flat.contains("blue 80% version=blue svc-t 1/1 1 of 1"),
+        "{flat}"
+    );
+    assert!(
+        flat.contains("green 20% version=green none 0 of 0"),
+        "{flat}"
+    );
+
+    // The green version arrives: both serve.
+    let mut green = deployment_json(
+        "svc-t-green",
+        "registry.voicehelper.local/svc-t:2.0.0",
+        1,
+        "green",
+    );
+    green["spec"]["selector"]["matchLabels"] = json!({"app": "svc-t", "version": "green"});
+    green["spec"]["template"]["metadata"]["labels"] = json!({"app": "svc-t", "version": "green"});
+    let deployments: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
+    deployments
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(green).unwrap(),
+        )
+        .await
+        .unwrap();
+    wait_rolled_out(&ns.client, &ns.name, "svc-t-green").await;
+    let text = w.text("carol", "bluegreen status svc-t").await;
+    assert!(
+        text.contains("Every subset that receives traffic has ready pods"),
+        "{text}"
+    );
+    assert!(
+        collapse(&text).contains("green 20% version=green svc-t-green 1/1 1 of 1"),
+        "{text}"
+    );
+    // A service without a VirtualService says what is missing.
+    let w = world(&ns.name, vec![service("svc-t", &ns.name)]).await;
+    let text = w.text("carol", "bluegreen status svc-t").await;
+    assert!(text.contains("names no VirtualService"), "{text}");
+}

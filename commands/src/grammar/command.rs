@@ -189,6 +189,10 @@ pub enum Command {
     Probe {
         service: String,
     },
+    /// Both versions of a blue/green pair: weights, subsets, ready pods.
+    BluegreenStatus {
+        service: String,
+    },
     Netpol {
         namespace: Option<Namespace>,
     },
@@ -361,6 +365,7 @@ impl Command {
             Logs { .. } => "logs",
             Endpoints { .. } => "endpoints",
             Probe { .. } => "probe",
+            BluegreenStatus { .. } => "bluegreen status",
             Netpol { .. } => "netpol",
             Top { .. } => "top",
             Svc { .. } => "svc",
@@ -439,6 +444,7 @@ impl Command {
             Pods { service }
             | Endpoints { service }
             | Probe { service }
+            | BluegreenStatus { service }
             | RolloutStatus { service }
             | RolloutHistory { service }
             | HpaSet { service, .. }

@@ -77,6 +77,9 @@ pub(super) fn parse(spec: &'static Spec, mut a: Args, c: &Catalog) -> Result<Com
         "probe" => Command::Probe {
             service: svc(spec, &mut a, c)?,
         },
+        "bluegreen status" => Command::BluegreenStatus {
+            service: svc(spec, &mut a, c)?,
+        },
         "netpol" => Command::Netpol {
             namespace: opt_ns(spec, &mut a, c)?,
         },

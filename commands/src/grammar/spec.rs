@@ -126,6 +126,15 @@ pub static SPECS: &[Spec] = &[
         "§2.1 §4.2"
     ),
     spec!(
+        "bluegreen status",
+        "<service>",
+        "Blue/green: each subset's weight, Deployments and ready pods; traffic to no pod flagged",
+        "bluegreen status agent-engine",
+        Read,
+        Kube,
+        "§6.4"
+    ),
+    spec!(
         "probe",
         "<service>",
         "GET the service's /health through the API server's service proxy (no exec)",

@@ -174,6 +174,12 @@ fn valid_forms_of_every_catalogue_command() {
             }),
         ),
         (
+            "bluegreen status agent-engine",
+            BluegreenStatus {
+                service: svc("agent-engine"),
+            },
+        ),
+        (
             "reindex voice_knowledge",
             Reindex {
                 collection: "voice_knowledge".into(),

@@ -21,6 +21,7 @@ use vabot_commands::store::ExecutionRecord;
 
 use crate::{Ctx, Inner};
 
+mod bluegreen_status;
 mod config_get;
 mod config_set;
 mod describe;
@@ -82,6 +83,9 @@ pub(crate) async fn read(inner: &Inner, command: &Command) -> Result<Outcome, Ex
         }
         Command::Endpoints { service } => {
             endpoints::endpoints(&ctx, inner.service(service)?).await?
+        }
+        Command::BluegreenStatus { service } => {
+            bluegreen_status::bluegreen_status(inner, &ctx, inner.service(service)?).await?
         }
         Command::Probe { service } => {
             probe::probe(&ctx, &inner.own_without_retry(), inner.service(service)?).await?

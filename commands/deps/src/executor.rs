@@ -112,11 +112,21 @@ impl Inner {
         what: &'static str,
         fut: impl Future<Output = Result<T, ExecError>>,
     ) -> Result<T, ExecError> {
-        match tokio::time::timeout(self.timeout, fut).await {
+        self.timed_within(what, self.timeout, fut).await
+    }
+
+    /// As [`Self::timed`], with a limit of its own (`pg_dump` runs for minutes).
+    pub(crate) async fn timed_within<T>(
+        &self,
+        what: &'static str,
+        limit: Duration,
+        fut: impl Future<Output = Result<T, ExecError>>,
+    ) -> Result<T, ExecError> {
+        match tokio::time::timeout(limit, fut).await {
             Ok(r) => r,
             Err(_) => Err(ExecError::Timeout {
                 what: what.to_owned(),
-                secs: self.timeout.as_secs(),
+                secs: limit.as_secs(),
             }),
         }
     }

@@ -320,18 +320,7 @@ impl Caches {
                 .deployments
                 .state()
                 .iter()
-                .map(|d| WorkloadState {
-                    namespace: ns.clone(),
-                    name: d.name_any(),
-                    kind: "Deployment".into(),
-                    desired: u32_of(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-                    ready: u32_of(
-                        d.status
-                            .as_ref()
-                            .and_then(|s| s.ready_replicas)
-                            .unwrap_or(0),
-                    ),
-                })
+                .map(|d| deployment_state(ns, d))
                 .chain(c.statefulsets.state().iter().map(|s| {
                     WorkloadState {
                         namespace: ns.clone(),
@@ -419,6 +408,22 @@ impl Caches {
             }
         }
         snap
+    }
+}
+
+/// A Deployment as `health` shows it: ready of desired replicas.
+pub fn deployment_state(ns: &str, d: &Deployment) -> WorkloadState {
+    WorkloadState {
+        namespace: ns.to_owned(),
+        name: d.name_any(),
+        kind: "Deployment".into(),
+        desired: u32_of(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        ready: u32_of(
+            d.status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+        ),
     }
 }
 

@@ -31,18 +31,23 @@ where
         .expect("create")
 }
 
+/// A Service `name` selecting `app=<app>`, port `http` 80 → 8080.
+async fn http_service(ns: &TestNs, name: &str, app: &str) {
+    create::<KubeService>(
+        &ns.client,
+        Some(&ns.name),
+        json!({"metadata": {"name": name}, "spec": {"selector": {"app": app},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn svc_lists_ports_selectors_and_puts_services_without_ready_endpoints_first() {
     let ns = TestNs::new("svc").await;
     two_revision_deployment(&ns.client, &ns.name, "svc-a", 2).await;
     for (name, app) in [("svc-a", "svc-a"), ("orphan", "nobody")] {
-        create::<KubeService>(
-            &ns.client,
-            Some(&ns.name),
-            json!({"metadata": {"name": name}, "spec": {"selector": {"app": app},
-                "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
-        )
-        .await;
+        http_service(&ns, name, app).await;
     }
     let w = world(&ns.name, vec![service("svc-a", &ns.name)]).await;
     // The EndpointSlice controller fills svc-a's slice with its two ready pods.
@@ -408,6 +413,14 @@ async fn logs_read_a_catalogued_sidecar_and_set_image_leaves_it_alone() {
     );
 }
 
+/// A world whose catalog names `mesh` as the mesh namespace, and whose channel reaches it.
+async fn mesh_world(apps: &str, mesh: &str) -> World {
+    let mut cat = catalog(apps, vec![service("svc-a", apps)]);
+    cat.namespaces.mesh = Some(mesh.into());
+    let pol = policy_in(&cat, &[apps, mesh]);
+    world_with(cat, pol, KubeConfig::default(), admin_config().await).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_of_the_mesh_namespace_reads_istiod_and_the_gateway_live() {
     let apps = TestNs::new("mesh-apps").await;
@@ -438,10 +451,7 @@ async fn health_of_the_mesh_namespace_reads_istiod_and_the_gateway_live() {
         .unwrap();
     wait_rolled_out(&mesh.client, &mesh.name, "istiod").await;
 
-    let mut cat = catalog(&apps.name, vec![service("svc-a", &apps.name)]);
-    cat.namespaces.mesh = Some(mesh.name.as_str().into());
-    let pol = policy_in(&cat, &[&apps.name, &mesh.name]);
-    let w = world_with(cat, pol, KubeConfig::default(), admin_config().await).await;
+    let w = mesh_world(&apps.name, &mesh.name).await;
     let mut text = String::new();
     for _ in 0..40 {
         text = w.text("carol", &format!("health {}", mesh.name)).await;
@@ -470,10 +480,7 @@ async fn health_of_the_mesh_namespace_reads_istiod_and_the_gateway_live() {
 
     // A namespace with no control plane says so instead of "all healthy".
     let empty = TestNs::new("mesh-empty").await;
-    let mut cat = catalog(&apps.name, vec![service("svc-a", &apps.name)]);
-    cat.namespaces.mesh = Some(empty.name.as_str().into());
-    let pol = policy_in(&cat, &[&apps.name, &empty.name]);
-    let w = world_with(cat, pol, KubeConfig::default(), admin_config().await).await;
+    let w = mesh_world(&apps.name, &empty.name).await;
     let text = w.text("carol", &format!("health {}", empty.name)).await;
     assert!(
         text.contains("No Deployments and no pods") && text.contains("istiod"),
@@ -493,13 +500,7 @@ async fn probe_goes_through_the_service_proxy_and_never_has_a_simulated_pod_dial
     let ns = TestNs::new("probe").await;
     two_revision_deployment(&ns.client, &ns.name, "svc-a", 1).await;
     for (name, app) in [("svc-a", "svc-a"), ("lonely", "nobody")] {
-        create::<KubeService>(
-            &ns.client,
-            Some(&ns.name),
-            json!({"metadata": {"name": name}, "spec": {"selector": {"app": app},
-                "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
-        )
-        .await;
+        http_service(&ns, name, app).await;
     }
     let mut a = service("svc-a", &ns.name);
     a.probe_port = Some("http".into());
@@ -550,13 +551,7 @@ async fn probe_goes_through_the_service_proxy_and_never_has_a_simulated_pod_dial
 async fn bluegreen_status_flags_traffic_to_a_version_with_no_ready_pod() {
     let ns = TestNs::new("bluegreen").await;
     two_revision_deployment(&ns.client, &ns.name, "svc-t", 1).await;
-    create::<KubeService>(
-        &ns.client,
-        Some(&ns.name),
-        json!({"metadata": {"name": "svc-t"}, "spec": {"selector": {"app": "svc-t"},
-            "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}),
-    )
-    .await;
+    http_service(&ns, "svc-t", "svc-t").await;
     create_virtual_service(&ns.client, &ns.name, "svc-t-vs", "svc-t").await;
     let dr = dynamic(
         &ns.client,

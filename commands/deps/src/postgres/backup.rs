@@ -244,14 +244,7 @@ pub(crate) async fn run(x: &Inner, db: Option<&str>) -> Result<Outcome, ExecErro
             .map_err(|e| io_error("write the backup manifest", &e))?;
         Ok::<Manifest, ExecError>(manifest)
     };
-    let result = match tokio::time::timeout(x.pg_tool_timeout(), work).await {
-        Ok(r) => r,
-        Err(_) => Err(ExecError::Timeout {
-            what: "pg_dump".into(),
-            secs: x.pg_tool_timeout().as_secs(),
-        }),
-    };
-    let m = match result {
+    let m = match x.timed_within("pg_dump", x.pg_tool_timeout(), work).await {
         Ok(m) => m,
         Err(e) => {
             let _ = tokio::fs::remove_file(&partial).await;

@@ -110,15 +110,8 @@ pub(crate) async fn run(x: &Inner, id: &str) -> Result<Outcome, ExecError> {
             Err(tool_error(x, "pg_restore", &stderr))
         }
     };
-    match tokio::time::timeout(x.pg_tool_timeout(), work).await {
-        Ok(r) => r?,
-        Err(_) => {
-            return Err(ExecError::Timeout {
-                what: "pg_restore".into(),
-                secs: x.pg_tool_timeout().as_secs(),
-            });
-        }
-    }
+    x.timed_within("pg_restore", x.pg_tool_timeout(), work)
+        .await?;
     tracing::warn!(backup = %m.id, database = %m.database, "PostgreSQL database restored");
     Ok(Outcome {
         message: Message::new(Tone::Success)

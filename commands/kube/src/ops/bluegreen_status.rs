@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, Service as KubeService};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -16,6 +15,7 @@ use vabot_commands::message::{Message, Tone};
 use vabot_commands::ports::ExecError;
 
 use super::istio::virtual_service_resource;
+use super::workload::{label_selector, list_pods, service_selector};
 use crate::cache::pod_state;
 use crate::{Ctx, Inner};
 
@@ -67,13 +67,6 @@ fn labels_of(v: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn selector_text(m: &BTreeMap<String, String>) -> String {
-    m.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 pub(crate) async fn bluegreen_status(
     inner: &Inner,
     ctx: &Ctx,
@@ -108,23 +101,13 @@ pub(crate) async fn bluegreen_status(
         .await?
         .items;
     // The Service's selector: every version's pods carry it.
-    let services: Api<KubeService> = Api::namespaced(ctx.client.clone(), ns);
-    let base: BTreeMap<String, String> = ctx
-        .op("list", "services", ns, name)
-        .run(services.list(&ListParams::default().fields(&format!("metadata.name={name}"))))
-        .await?
-        .items
-        .into_iter()
-        .next()
-        .and_then(|s| s.spec.and_then(|s| s.selector))
-        .unwrap_or_default();
+    let base = service_selector(ctx, ns, name).await?.unwrap_or_default();
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
     let deployments = ctx
         .op("list", "deployments", ns, "")
         .run(deployments.list(&ListParams::default()))
         .await?
         .items;
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
 
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -157,11 +140,7 @@ pub(crate) async fn bluegreen_status(
         };
         let mut selector = base.clone();
         selector.extend(subset_labels.clone());
-        let pods = ctx
-            .op("list", "pods", ns, "")
-            .run(pods_api.list(&ListParams::default().labels(&selector_text(&selector))))
-            .await?
-            .items;
+        let pods = list_pods(ctx, ns, &label_selector(&selector)).await?;
         let ready = pods.iter().filter(|p| pod_state(p).ready).count();
         let owners: Vec<String> = deployments
             .iter()
@@ -196,7 +175,7 @@ pub(crate) async fn bluegreen_status(
         rows.push(vec![
             r.subset.clone(),
             format!("{}%", r.weight),
-            selector_text(&subset_labels),
+            label_selector(&subset_labels),
             if owners.is_empty() {
                 "none".into()
             } else {

@@ -3,12 +3,11 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use vabot_commands::grammar::HealthScope;
 use vabot_commands::message::{Message, Tone};
 use vabot_commands::model::Namespace;
-use vabot_commands::ports::{ClusterSnapshot, ExecError, WorkloadState};
+use vabot_commands::ports::{ClusterSnapshot, ExecError};
 
 use super::all_ns;
 use crate::{Ctx, Inner};
@@ -74,18 +73,7 @@ async fn mesh(ctx: &Ctx, ns: &Namespace) -> Result<Message, ExecError> {
     let mut snap = ClusterSnapshot {
         workloads: deployments
             .iter()
-            .map(|d| WorkloadState {
-                namespace: ns.to_owned(),
-                name: d.name_any(),
-                kind: "Deployment".into(),
-                desired: count(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-                ready: count(
-                    d.status
-                        .as_ref()
-                        .and_then(|s| s.ready_replicas)
-                        .unwrap_or(0),
-                ),
-            })
+            .map(|d| crate::cache::deployment_state(ns, d))
             .collect(),
         pods: pods.iter().map(crate::cache::pod_state).collect(),
         ..ClusterSnapshot::default()
@@ -108,10 +96,6 @@ async fn mesh(ctx: &Ctx, ns: &Namespace) -> Result<Message, ExecError> {
     Ok(m.context(
         "Read live from the API server (the mesh namespace has no watch cache): 2 requests",
     ))
-}
-
-fn count(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
 }
 
 pub(crate) fn filter_to_service(snap: &mut ClusterSnapshot, service: &str) {

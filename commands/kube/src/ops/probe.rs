@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
-use k8s_openapi::api::core::v1::{Node, Pod, Service as KubeService};
+use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::core::Status;
@@ -15,6 +15,7 @@ use vabot_commands::catalog::Service;
 use vabot_commands::message::{Message, Tone};
 use vabot_commands::ports::ExecError;
 
+use super::workload::{label_selector, list_pods, service_selector};
 use crate::Ctx;
 use crate::cache::pod_state;
 use crate::redact;
@@ -66,38 +67,19 @@ pub(crate) async fn probe(ctx: &Ctx, proxy: &Ctx, svc: &Service) -> Result<Messa
     let path = svc.probe_path();
     // Who could answer: every pod the Service selects, ready or not (the API server
     // proxies to the Endpoints it keeps, which can be ahead of the EndpointSlices).
-    let services: Api<KubeService> = Api::namespaced(ctx.client.clone(), ns);
-    let service = ctx
-        .op("list", "services", ns, name)
-        .run(services.list(&ListParams::default().fields(&format!("metadata.name={name}"))))
+    let selector = service_selector(ctx, ns, name)
         .await?
-        .items
-        .into_iter()
-        .next()
         .ok_or_else(|| ExecError::NotFound {
             what: format!("Service {name} in {ns}"),
         })?;
-    let selector = service
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.clone())
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| ExecError::Precondition {
+    if selector.is_empty() {
+        return Err(ExecError::Precondition {
             why: format!(
                 "Service `{name}` has no selector: vabot probes only Services backed by pods; try `/va endpoints {name}`"
             ),
-        })?;
-    let labels = selector
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    let pods = ctx
-        .op("list", "pods", ns, "")
-        .run(pods.list(&ListParams::default().labels(&labels)))
-        .await?
-        .items;
+        });
+    }
+    let pods = list_pods(ctx, ns, &label_selector(&selector)).await?;
     let ready = pods.iter().filter(|p| pod_state(p).ready).count();
     let nodes: BTreeSet<String> = pods
         .iter()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, Service as KubeService};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch};
 use serde_json::Value;
@@ -34,11 +34,34 @@ pub(crate) async fn selector_of(ctx: &Ctx, svc: &Service) -> Result<String, Exec
             ),
         });
     }
-    Ok(labels
+    Ok(label_selector(&labels))
+}
+
+/// `k=v,k=v`: labels as a label selector.
+pub(crate) fn label_selector(labels: &BTreeMap<String, String>) -> String {
+    labels
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
-        .join(","))
+        .join(",")
+}
+
+/// The Kubernetes Service `name`'s pod selector (empty when it has none); `None` when
+/// there is no such Service. One list by name: the Role grants `services list`.
+pub(crate) async fn service_selector(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+) -> Result<Option<BTreeMap<String, String>>, ExecError> {
+    let api: Api<KubeService> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(ctx
+        .op("list", "services", ns, name)
+        .run(api.list(&ListParams::default().fields(&format!("metadata.name={name}"))))
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .map(|s| s.spec.and_then(|s| s.selector).unwrap_or_default()))
 }
 
 /// A 404 for a catalog workload: say so, and whether it exists in another namespace.
